@@ -1,0 +1,44 @@
+# The README's commands. Each creates .venv if missing and installs what it needs.
+PYTHON ?= python3
+VENV ?= .venv
+TORCH_SPEC ?= torch==2.13.0
+EXTRAS ?= test,plot,progress
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.nlica-installed
+
+.PHONY: install demo test test-slow test-gpu bench lint docs clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade pip
+
+# The pinned CPU torch goes in first so the package's "torch" requirement is already met
+# (an unpinned torch would pull a multi-GB CUDA build).
+$(STAMP): setup.py | $(PY)
+	$(PY) -m pip install "$(TORCH_SPEC)"
+	$(PY) -m pip install -e ".[$(EXTRAS)]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m nlica demo
+
+test: $(STAMP)
+	$(PY) -m ruff check nlica tests benchmarks examples
+	$(PY) -m pytest -q
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -q -m slow
+
+test-gpu: $(STAMP)
+	$(PY) -m pytest -q -m gpu
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_fastica.py --json results/bench_fastica.json
+
+lint: $(STAMP)
+	$(PY) -m ruff check nlica tests benchmarks examples
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,195 @@
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from sklearn.decomposition import FastICA as SkFastICA
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from nlica import FastICA
+from nlica.metrics import amari_distance, mean_corr_coef
+
+
+def _problem(n=4000, k=4, seed=0, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    S = rng.laplace(size=(n, k))
+    A = rng.uniform(-1, 1, size=(k, k))
+    X = (S @ A.T + rng.normal(size=k)).astype(dtype)
+    return S, A, X
+
+
+@parametrize_with_checks([FastICA(random_state=0), FastICA(backend="torch", device="cpu")])
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+@pytest.mark.parametrize("algorithm", ["parallel", "deflation"])
+def test_recovers_sources(backend, algorithm):
+    S, A, X = _problem()
+    ica = FastICA(random_state=0, backend=backend, device="cpu", algorithm=algorithm)
+    S_est = ica.fit_transform(X)
+    assert mean_corr_coef(S, S_est) >= 0.99
+    assert amari_distance(ica.components_, A) < 0.05
+    assert ica.backend_ == backend
+
+
+@pytest.mark.parametrize("kwargs", [
+    {}, {"whiten": "arbitrary-variance"}, {"algorithm": "deflation"}, {"fun": "exp"},
+    {"fun": "cube"}, {"n_components": 3}, {"fun_args": {"alpha": 1.5}},
+])
+def test_matches_sklearn(kwargs):
+    # Same algorithm, same w_init from the same seed: the same answer to rounding.
+    _, _, X = _problem(n=3000, seed=1)
+    ours = FastICA(random_state=0, whiten_solver="svd", **kwargs)
+    ref = SkFastICA(random_state=0, **kwargs)
+    np.testing.assert_allclose(ours.fit_transform(X), ref.fit_transform(X), atol=1e-8)
+    np.testing.assert_allclose(ours.components_, ref.components_, atol=1e-8)
+    np.testing.assert_allclose(ours.mixing_, ref.mixing_, atol=1e-8)
+    assert ours.n_iter_ == ref.n_iter_
+
+
+def test_eigh_whitening_agrees_with_svd():
+    _, _, X = _problem(n=3000, seed=2)
+    a = FastICA(random_state=0, whiten_solver="eigh").fit_transform(X)
+    b = FastICA(random_state=0, whiten_solver="svd").fit_transform(X)
+    np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def test_torch_backend_agrees_with_numpy():
+    _, _, X = _problem(n=3000, seed=3)
+    a = FastICA(random_state=0, backend="numpy").fit_transform(X)
+    b = FastICA(random_state=0, backend="torch", device="cpu").fit_transform(X)
+    np.testing.assert_allclose(a, b, atol=1e-8)
+
+
+def test_subsample_warm_start_reaches_full_data_fixed_point():
+    S, A, X = _problem(n=60_000, k=5, seed=4)
+    warm = FastICA(random_state=0, subsample=5000)
+    cold = FastICA(random_state=0, subsample=None)
+    S_warm, S_cold = warm.fit_transform(X), cold.fit_transform(X)
+    # Same fixed point (up to the order/sign of components) and fewer passes over all rows.
+    assert mean_corr_coef(S_cold, S_warm) > 0.999
+    assert warm.n_iter_ <= cold.n_iter_
+    assert mean_corr_coef(S, S_warm) > 0.99
+
+
+def test_float32_preserved_and_accurate():
+    S, A, X = _problem(dtype=np.float32)
+    for backend in ["numpy", "torch"]:
+        ica = FastICA(random_state=0, backend=backend, device="cpu")
+        S_est = ica.fit_transform(X)
+        assert S_est.dtype == np.float32
+        assert ica.components_.dtype == np.float32
+        assert ica.transform(X).dtype == np.float32
+        assert mean_corr_coef(S, S_est) > 0.99
+
+
+def test_inverse_transform_round_trip():
+    _, _, X = _problem()
+    ica = FastICA(random_state=0).fit(X)
+    np.testing.assert_allclose(ica.inverse_transform(ica.transform(X)), X, atol=1e-8)
+
+
+def test_unit_variance_sources():
+    _, _, X = _problem()
+    S_est = FastICA(random_state=0).fit_transform(X)
+    np.testing.assert_allclose(S_est.std(axis=0), 1.0, atol=1e-8)
+
+
+def test_callable_fun():
+    S, _, X = _problem()
+
+    def my_g(x):
+        return x**3, (3 * x**2).mean(axis=-1)
+
+    ours = FastICA(fun=my_g, random_state=0).fit_transform(X)
+    cube = FastICA(fun="cube", random_state=0).fit_transform(X)
+    np.testing.assert_allclose(ours, cube, atol=1e-8)
+
+
+def test_convergence_warning():
+    _, _, X = _problem()
+    with pytest.warns(ConvergenceWarning):
+        FastICA(max_iter=1, tol=0.0, random_state=0).fit(X)
+
+
+def test_seed_reproducible_and_input_untouched():
+    _, _, X = _problem()
+    X_copy = X.copy()
+    a = FastICA(random_state=7).fit_transform(X)
+    b = FastICA(random_state=7).fit_transform(X)
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(X, X_copy)
+
+
+def test_read_only_and_fortran_input():
+    S, _, X = _problem()
+    Xf = np.asfortranarray(X)
+    Xf.setflags(write=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        assert mean_corr_coef(S, FastICA(random_state=0).fit_transform(Xf)) > 0.99
+
+
+@pytest.mark.parametrize(
+    "X, match",
+    [
+        (np.array([[1.0, np.nan], [2.0, 3.0], [0.0, 1.0]]), "NaN"),
+        (np.ones(5), "2D"),
+        (np.ones((1, 3)), "sample"),
+        (np.ones((4, 2), dtype=complex), "complex"),
+    ],
+)
+def test_bad_input_value_error(X, match):
+    with pytest.raises(ValueError, match=match):
+        FastICA().fit(X)
+
+
+def test_n_components_too_large():
+    _, _, X = _problem()
+    with pytest.raises(ValueError, match="n_components=9"):
+        FastICA(n_components=9).fit(X)
+
+
+def test_rank_deficient_input_is_clear():
+    _, _, X = _problem()
+    X_dup = np.column_stack([X, X[:, 0]])
+    with pytest.raises(ValueError, match="linearly independent"):
+        FastICA(random_state=0).fit(X_dup)
+    # Asking for no more components than the rank works.
+    assert FastICA(n_components=4, random_state=0).fit_transform(X_dup).shape == (4000, 4)
+
+
+def test_transform_feature_count_checked():
+    _, _, X = _problem()
+    ica = FastICA(random_state=0).fit(X)
+    with pytest.raises(ValueError, match="features"):
+        ica.transform(X[:, :3])
+
+
+def test_w_init_shape_checked():
+    _, _, X = _problem()
+    with pytest.raises(ValueError, match="w_init"):
+        FastICA(w_init=np.eye(3)).fit(X)
+
+
+def test_cuda_request_without_gpu_is_clear():
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    _, _, X = _problem()
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        FastICA(backend="torch", device="cuda").fit(X)
+
+
+@pytest.mark.gpu
+def test_gpu_agrees_with_cpu():
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    S, _, X = _problem(n=20000)
+    cpu = FastICA(random_state=0, backend="numpy").fit_transform(X)
+    gpu_est = FastICA(random_state=0, backend="torch", device="cuda")
+    gpu = gpu_est.fit_transform(X)
+    assert gpu_est.device_.type == "cuda"
+    np.testing.assert_allclose(cpu, gpu, atol=1e-6)
