@@ -1,0 +1,210 @@
+"""BaseNeuralICA: the fit template of every torch estimator.
+
+``fit`` validates ``X`` and ``groups``, whitens, seeds, builds the module, trains it with
+the shared loop (:func:`nlica._training.train`) and keeps the best of ``n_init`` runs.
+An estimator fills in four hooks:
+
+``_build_module(n_features, n_components)``
+    the ``torch.nn.Module`` to train;
+``_prepare(Z, runs, generator, fit_params)``
+    samplers and tensors for training; returns ``batch_fn``;
+``_loss(module, batch)``
+    ``(loss, metrics)`` of one batch;
+``_train_config()``
+    the :class:`~nlica._training.TrainConfig` from the parameters and ``preset``;
+
+and optionally ``_after_fit(Z, runs, fit_params)`` and ``_encode(module, Z)`` (what
+``transform`` returns for whitened input).
+"""
+
+import copy
+
+import numpy as np
+import torch
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from ._training import train
+from .base import BaseICA, resolve_device
+from .utils.validation import check_groups
+
+__all__ = ["BaseNeuralICA"]
+
+# Rows per chunk in transform: bounds device memory on long recordings.
+_TRANSFORM_BATCH = 65536
+
+
+class BaseNeuralICA(BaseICA):
+    """Shared fit/transform machinery for the neural nonlinear ICA estimators.
+
+    Not used directly; see :class:`nlica.TCL`, :class:`nlica.PCL` and
+    :class:`nlica.SlowVAE`.
+
+    Examples
+    --------
+    >>> from nlica import PCL
+    >>> issubclass(PCL, BaseNeuralICA)
+    True
+    """
+
+    # Smallest recording piece a method can use (2 for lag-1 pairs).
+    _min_run_length = 1
+    # Whether X is PCA-whitened before the network (the papers' preprocessing).
+    _whiten_input = True
+
+    # ------------------------------------------------------------------ hooks
+    def _build_module(self, n_features, n_components):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _prepare(self, Z, runs, generator, fit_params):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _loss(self, module, batch):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _train_config(self):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _train_kwargs(self, module):
+        """Extra keyword arguments of :func:`~nlica._training.train` (decay/head params)."""
+        return {}
+
+    def _after_fit(self, Z, runs, fit_params):
+        """Work after training (e.g. TCL's linear ICA); Z is the whitened training data."""
+
+    def _encode(self, module, Z):
+        return module(Z)
+
+    # ------------------------------------------------------------ preprocessing
+    def _fit_whitener(self, X):
+        """PCA-whiten (float64); stores ``mean_`` and ``whitening_``."""
+        mean = X.mean(axis=0, dtype=np.float64)
+        Xc = X.astype(np.float64) - mean
+        if not self._whiten_input:
+            std = Xc.std(axis=0)
+            if np.any(std == 0):
+                bad = np.flatnonzero(std == 0).tolist()
+                raise ValueError(
+                    f"X has constant feature(s) {bad}; remove them before fitting."
+                )
+            self.mean_ = mean
+            self.whitening_ = np.diag(1.0 / std)
+            return
+        cov = Xc.T @ Xc / X.shape[0]
+        eig, u = np.linalg.eigh(cov)
+        order = np.argsort(eig)[::-1]
+        eig, u = eig[order], u[:, order]
+        tiny = eig[0] * X.shape[1] * np.finfo(np.float32).eps if eig[0] > 0 else 1.0
+        rank = int(np.sum(eig > tiny))
+        if rank < X.shape[1]:
+            raise ValueError(
+                f"X has only {rank} linearly independent feature direction(s) out of "
+                f"{X.shape[1]} (constant or duplicated channels?); whitening would divide by "
+                "zero. Remove the redundant channels, or reduce X with PCA first."
+            )
+        u = u * np.sign(u[0])
+        self.mean_ = mean
+        self.whitening_ = (u / np.sqrt(eig)).T
+
+    def _whitened_tensor(self, X, device):
+        Z = (np.asarray(X, dtype=np.float64) - self.mean_) @ self.whitening_.T
+        # torch.tensor copies: the caller's array is never shared with the model.
+        return torch.tensor(Z, dtype=torch.float32, device=device)
+
+    # -------------------------------------------------------------------- fit
+    def _fit_neural(self, X, groups, fit_params):
+        self._validate_params()
+        X, n_components = self._validate_fit_data(X)
+        runs = check_groups(groups, X.shape[0], min_run_length=self._min_run_length)
+        device = resolve_device(self.device)
+        self._check_fit_params(X, runs, n_components, fit_params)
+        self._fit_whitener(X)
+        Z = self._whitened_tensor(X, device)
+        self.n_components_ = n_components
+        self.device_ = device
+
+        rng = check_random_state(self.random_state)
+        seeds = rng.randint(0, 2**31 - 1, size=max(1, getattr(self, "n_init", 1)))
+        config = self._train_config()
+        best = None
+        for seed in seeds:
+            seed = int(seed)
+            # Weights are drawn on the CPU from the seed without touching the user's RNG,
+            # so a fit is reproducible whatever the device.
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed)
+                module = self._build_module(X.shape[1], n_components)
+            module = module.to(device)
+            generator = torch.Generator(device=device)
+            generator.manual_seed(seed)
+            batch_fn = self._prepare(Z, runs, generator, fit_params)
+            history, n_iter = train(
+                module, self._loss, batch_fn, config, name=type(self).__name__,
+                **self._train_kwargs(module),
+            )
+            final = history[-1]["loss"]
+            if best is None or final < best[0]:
+                best = (final, module, history, n_iter)
+        _, module, history, n_iter = best
+        self.module_ = module
+        self.history_ = history
+        self.loss_curve_ = [h["loss"] for h in history]
+        self.n_iter_ = n_iter
+        self._after_fit(Z, runs, fit_params)
+        return self
+
+    def _check_fit_params(self, X, runs, n_components, fit_params):
+        """Hook for method-specific data checks (e.g. enough samples for a batch)."""
+
+    # -------------------------------------------------------------- transform
+    def _features(self, X, encode=None):
+        """Encode whitened X in chunks on the device; returns a float32 numpy array."""
+        encode = self._encode if encode is None else encode
+        out = []
+        with torch.no_grad():
+            for start in range(0, X.shape[0], _TRANSFORM_BATCH):
+                Z = self._whitened_tensor(X[start : start + _TRANSFORM_BATCH], self.device_)
+                out.append(encode(self.module_, Z).float().cpu().numpy())
+        return np.concatenate(out, axis=0) if out else np.empty((0, self.n_components_))
+
+    def transform(self, X):
+        """Return the estimated sources of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data in the feature space seen in ``fit``.
+
+        Returns
+        -------
+        S : ndarray of shape (n_samples, n_components)
+            Estimated sources, in ``X``'s float dtype.
+        """
+        X = self._validate_transform_data(X)
+        return self._as_output(self._features(X), X)
+
+    # ---------------------------------------------------------------- pickling
+    def __getstate__(self):
+        # Pickle modules on the CPU so a GPU-fitted model loads on a CPU-only machine.
+        state = super().__getstate__()
+        if "module_" in state:
+            state["module_"] = copy.deepcopy(state["module_"]).to("cpu")
+            state["device_"] = str(state["device_"])
+        return state
+
+    def __setstate__(self, state):
+        device = state.get("device_")
+        if isinstance(device, str):
+            dev = torch.device(device)
+            if dev.type == "cuda" and not torch.cuda.is_available():
+                dev = torch.device("cpu")
+            state["device_"] = dev
+            if "module_" in state:
+                state["module_"] = state["module_"].to(dev)
+        super().__setstate__(state)
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "module_")
+
+    def _check_is_fitted(self):
+        check_is_fitted(self)

@@ -1,0 +1,5 @@
+"""Plain torch modules used by the estimators (no scikit-learn, no numpy)."""
+
+from .modules import Maxout, MaxoutMLP
+
+__all__ = ["Maxout", "MaxoutMLP"]

@@ -1,0 +1,117 @@
+"""Feature extractors: maxout MLPs as in Hyvärinen & Morioka's TCL and PCL."""
+
+import torch
+from torch import nn
+
+__all__ = ["Maxout", "MaxoutMLP"]
+
+
+class Maxout(nn.Module):
+    """Affine map to ``pool * out_features`` units followed by a max over each pool.
+
+    Parameters
+    ----------
+    in_features : int
+        Input width.
+    out_features : int
+        Output width.
+    pool : int, default=2
+        Units per max.
+
+    Examples
+    --------
+    >>> Maxout(3, 4)(torch.zeros(5, 3)).shape
+    torch.Size([5, 4])
+    """
+
+    def __init__(self, in_features, out_features, pool=2):
+        super().__init__()
+        self.pool = pool
+        self.linear = nn.Linear(in_features, out_features * pool)
+
+    def forward(self, x):
+        """Apply the layer.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, in_features)
+            Input.
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, out_features)
+            Output.
+        """
+        y = self.linear(x)
+        return y.view(*y.shape[:-1], -1, self.pool).amax(dim=-1)
+
+
+class MaxoutMLP(nn.Module):
+    """Maxout hidden layers and a linear output layer with an optional output map.
+
+    Parameters
+    ----------
+    in_features : int
+        Input width.
+    hidden_layer_sizes : sequence of int
+        Widths of the maxout hidden layers (may be empty: a linear feature map).
+    out_features : int
+        Number of features.
+    output : {"abs", "batchnorm", "none"}, default="none"
+        ``"abs"``: absolute value of the output (TCL); ``"batchnorm"``: batch normalisation
+        without affine parameters after a bias-free output layer (PCL); ``"none"``: linear.
+    pool : int, default=2
+        Units per maxout.
+    init : {"he", "xavier"}, default="he"
+        He-normal (fan-in) or Xavier-uniform weights, zero biases.
+
+    Examples
+    --------
+    >>> net = MaxoutMLP(3, [6], 3, output="abs")
+    >>> bool((net(torch.randn(4, 3)) >= 0).all())
+    True
+    """
+
+    def __init__(self, in_features, hidden_layer_sizes, out_features, *, output="none",
+                 pool=2, init="he"):
+        super().__init__()
+        layers = []
+        width = in_features
+        for h in hidden_layer_sizes:
+            layers.append(Maxout(width, int(h), pool))
+            width = int(h)
+        self.hidden = nn.ModuleList(layers)
+        self.output = output
+        self.out = nn.Linear(width, out_features, bias=output != "batchnorm")
+        self.norm = (nn.BatchNorm1d(out_features, affine=False)
+                     if output == "batchnorm" else None)
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                if init == "xavier":
+                    nn.init.xavier_uniform_(m.weight)
+                else:
+                    nn.init.kaiming_normal_(m.weight, nonlinearity="linear")
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+
+    def forward(self, x):
+        """Compute the features.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, in_features)
+            Input.
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, out_features)
+            Features.
+        """
+        for layer in self.hidden:
+            x = layer(x)
+        x = self.out(x)
+        if self.output == "abs":
+            x = x.abs()
+        elif self.norm is not None:
+            x = self.norm(x)
+        return x
