@@ -11,9 +11,9 @@ Submodules ``metrics``, ``datasets`` and ``experiments`` are imported on first u
 
 import importlib
 
-from ._version import __version__
-from ._training import TrainingDivergedError
 from ._fastica import FastICA
+from ._training import TrainingDivergedError
+from ._version import __version__
 
 _LAZY_SUBMODULES = {"metrics", "datasets", "experiments", "utils", "nn", "losses", "samplers"}
 _LAZY_ATTRS = {

@@ -202,18 +202,20 @@ def _ica_def(step, w_init, tol, max_iter):
     for j in range(k):
         w = w_init[j].astype(np.float64, copy=True)
         w /= np.sqrt((w**2).sum())
-        for i in range(max_iter):
+        iters = 0
+        while iters < max_iter:
             gz, gprime = step(w[None, :])
             w1 = gz[0] - gprime[0] * w
             _gs_decorrelation(w1, W, j)
             w1 /= np.sqrt((w1**2).sum())
             lim = np.abs(np.abs((w1 * w).sum()) - 1.0)
             w = w1
+            iters += 1
             if lim < tol:
                 break
         else:
             converged = False
-        n_iter.append(i + 1)
+        n_iter.append(iters)
         W[j] = w
     return W, max(n_iter), converged
 

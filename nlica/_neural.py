@@ -154,7 +154,7 @@ class BaseNeuralICA(BaseICA):
         return self
 
     def _check_fit_params(self, X, runs, n_components, fit_params):
-        """Hook for method-specific data checks (e.g. enough samples for a batch)."""
+        """Check method-specific data needs (e.g. enough samples for a batch)."""
 
     # -------------------------------------------------------------- transform
     def _features(self, X, encode=None):

@@ -1,6 +1,5 @@
 """Pure tensor loss functions of the neural estimators."""
 
-import torch
 import torch.nn.functional as F
 
 __all__ = ["tcl_loss", "pcl_logits", "pcl_loss"]
