@@ -42,8 +42,7 @@ class BaseNeuralICA(BaseICA):
 
     Examples
     --------
-    >>> from nlica import PCL
-    >>> issubclass(PCL, BaseNeuralICA)
+    >>> issubclass(BaseNeuralICA, BaseICA)
     True
     """
 

@@ -1,6 +1,5 @@
 """Feature extractors: maxout MLPs as in Hyvärinen & Morioka's TCL and PCL."""
 
-import torch  # noqa: F401  (used by the doctests)
 from torch import nn
 
 __all__ = ["Maxout", "MaxoutMLP"]

@@ -1,0 +1,8 @@
+"""``python -m nlica``: see :mod:`nlica.cli`."""
+
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,176 @@
+"""Plots of sources, matched correlations and experiment curves (needs matplotlib)."""
+
+import numpy as np
+
+from .metrics import mean_corr_coef
+
+__all__ = ["plot_sources", "plot_correlation_matrix", "plot_mcc_curves"]
+
+
+def _plt():
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "nlica.plotting needs matplotlib: pip install 'nlica[plot]'."
+        ) from exc
+    return plt
+
+
+def _abs_corr(S_true, S_est):
+    k = S_true.shape[1]
+    C = np.corrcoef(S_true, S_est, rowvar=False)[:k, k:]
+    return np.abs(np.nan_to_num(C))
+
+
+def plot_correlation_matrix(S_true, S_est, *, method="pearson", ax=None, title=None):
+    """Heat map of |correlation| between true and estimated sources, matched.
+
+    Columns of the estimate are reordered by the optimal matching, so a perfect recovery
+    shows a bright diagonal.
+
+    Parameters
+    ----------
+    S_true : array-like of shape (n_samples, k_true)
+        Ground-truth sources.
+    S_est : array-like of shape (n_samples, k_est)
+        Estimated sources.
+    method : {"pearson", "spearman"}, default="pearson"
+        Correlation used for the matching and the colours.
+    ax : matplotlib Axes, default=None
+        Where to draw; a new figure when None.
+    title : str, default=None
+        Title; defaults to the MCC and its rule.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+        The axes drawn on.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> S = np.random.default_rng(0).laplace(size=(500, 3))
+    >>> ax = plot_correlation_matrix(S, S[:, ::-1])
+    """
+    plt = _plt()
+    S_true = np.asarray(S_true, dtype=float)
+    S_est = np.asarray(S_est, dtype=float)
+    mcc, matching = mean_corr_coef(S_true, S_est, method=method, return_matching=True)
+    if method == "spearman":
+        from scipy.stats import rankdata
+
+        S_true, S_est = rankdata(S_true, axis=0), rankdata(S_est, axis=0)
+    C = _abs_corr(S_true, S_est)
+    order = list(matching[:, 1]) + [j for j in range(C.shape[1]) if j not in matching[:, 1]]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(3.6, 3.2))
+    im = ax.imshow(C[:, order], vmin=0, vmax=1, cmap="viridis")
+    ax.set_xlabel("estimated (matched order)")
+    ax.set_ylabel("true")
+    ax.set_title(title or f"MCC = {mcc:.3f} ({method}, |corr|)")
+    ax.figure.colorbar(im, ax=ax, fraction=0.046)
+    return ax
+
+
+def plot_sources(S_true, S_est, *, n_points=500, method="pearson", axes=None):
+    """Plot each true source above its matched estimate (sign and scale aligned).
+
+    Parameters
+    ----------
+    S_true : array-like of shape (n_samples, k)
+        Ground-truth sources.
+    S_est : array-like of shape (n_samples, k_est)
+        Estimated sources.
+    n_points : int, default=500
+        Number of leading samples shown.
+    method : {"pearson", "spearman"}, default="pearson"
+        Correlation used for the matching.
+    axes : array of matplotlib Axes, default=None
+        One axis per true source; a new figure when None.
+
+    Returns
+    -------
+    axes : ndarray of matplotlib Axes
+        The axes drawn on.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> S = np.random.default_rng(0).laplace(size=(500, 2))
+    >>> axes = plot_sources(S, -S)
+    """
+    plt = _plt()
+    S_true = np.asarray(S_true, dtype=float)
+    S_est = np.asarray(S_est, dtype=float)
+    _, matching = mean_corr_coef(S_true, S_est, method=method, return_matching=True)
+    k = S_true.shape[1]
+    if axes is None:
+        _, axes = plt.subplots(k, 1, figsize=(7, 1.1 * k + 0.5), sharex=True, squeeze=False)
+        axes = axes[:, 0]
+    t = np.arange(min(n_points, S_true.shape[0]))
+    for i, j in matching:
+        s = S_true[t, i]
+        e = S_est[t, j]
+        # Align sign and scale for display only.
+        z = (s - s.mean()) / (s.std() or 1.0)
+        ze = (e - e.mean()) / (e.std() or 1.0)
+        ze *= np.sign(np.corrcoef(z, ze)[0, 1] or 1.0)
+        axes[i].plot(t, z, lw=0.8, label="true")
+        axes[i].plot(t, ze, lw=0.8, alpha=0.8, label="estimate")
+        axes[i].set_ylabel(f"s{i}")
+    axes[0].legend(loc="upper right", fontsize="small", ncol=2)
+    axes[-1].set_xlabel("time")
+    return axes
+
+
+def plot_mcc_curves(table, *, x, curve, y="mcc", ax=None, title=None, rule=None):
+    """Plot mean MCC (with min-max band over seeds) against a setting, one curve per group.
+
+    Parameters
+    ----------
+    table : list of dict
+        Rows of an experiment; each has the keys ``x``, ``curve`` and ``y``.
+    x : str
+        Key of the horizontal axis (e.g. ``"n_segments"``).
+    curve : str
+        Key whose values make separate curves (e.g. ``"n_layers"``).
+    y : str, default="mcc"
+        Key of the score.
+    ax : matplotlib Axes, default=None
+        Where to draw.
+    title : str, default=None
+        Plot title.
+    rule : str, default=None
+        The MCC rule, written on the plot (e.g. "Pearson vs |s|").
+
+    Returns
+    -------
+    ax : matplotlib Axes
+        The axes drawn on.
+
+    Examples
+    --------
+    >>> rows = [{"L": 1, "n": 8, "mcc": 0.9}, {"L": 1, "n": 16, "mcc": 0.95}]
+    >>> ax = plot_mcc_curves(rows, x="n", curve="L")
+    """
+    plt = _plt()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3.5))
+    for c in sorted({r[curve] for r in table}, key=str):
+        xs = sorted({r[x] for r in table if r[curve] == c})
+        vals = [[r[y] for r in table if r[curve] == c and r[x] == v] for v in xs]
+        mean = [np.mean(v) for v in vals]
+        ax.plot(xs, mean, marker="o", label=f"{curve}={c}")
+        ax.fill_between(xs, [min(v) for v in vals], [max(v) for v in vals], alpha=0.2)
+    ax.set_xlabel(x)
+    ax.set_ylabel(f"MCC ({rule})" if rule else "MCC")
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    if title:
+        ax.set_title(title)
+    return ax
