@@ -95,6 +95,20 @@ class BaseICA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
 
+    def save(self, path):
+        """Write the fitted estimator to ``path`` as a weights-only checkpoint.
+
+        Load it with :func:`nlica.load`; see :func:`nlica.io.save`.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Destination file.
+        """
+        from .io import save
+
+        save(self, path)
+
     def _as_output(self, values, like):
         """Cast an output array to the dtype of the input ``like`` (float32 or float64)."""
         return np.asarray(values, dtype=like.dtype)
