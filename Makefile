@@ -25,7 +25,7 @@ demo: $(STAMP)
 	$(PY) -m nlica demo
 
 test: $(STAMP)
-	$(PY) -m ruff check nlica tests benchmarks examples
+	$(PY) -m ruff check .
 	$(PY) -m pytest -q
 
 test-slow: $(STAMP)
@@ -38,7 +38,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_fastica.py --json results/bench_fastica.json
 
 lint: $(STAMP)
-	$(PY) -m ruff check nlica tests benchmarks examples
+	$(PY) -m ruff check .
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

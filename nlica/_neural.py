@@ -64,6 +64,11 @@ class BaseNeuralICA(BaseICA):
     def _train_config(self):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _n_init(self):
+        """Return the number of training restarts (``n_init``; ``None`` or absent: 1)."""
+        n_init = getattr(self, "n_init", None)
+        return 1 if n_init is None else max(1, int(n_init))
+
     def _train_kwargs(self, module):
         """Extra keyword arguments of :func:`~nlica._training.train` (decay/head params)."""
         return {}
@@ -123,7 +128,7 @@ class BaseNeuralICA(BaseICA):
         self.device_ = device
 
         rng = check_random_state(self.random_state)
-        seeds = rng.randint(0, 2**31 - 1, size=max(1, getattr(self, "n_init", 1)))
+        seeds = rng.randint(0, 2**31 - 1, size=self._n_init())
         config = self._train_config()
         best = None
         for seed in seeds:
