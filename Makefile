@@ -37,6 +37,10 @@ test-gpu: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_fastica.py --json results/bench_fastica.json
 
+docs: $(STAMP)
+	$(PY) -m pip install -e ".[docs]"
+	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
+
 lint: $(STAMP)
 	$(PY) -m ruff check .
 

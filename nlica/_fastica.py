@@ -287,9 +287,12 @@ def fastica_solver(Z, w_init, *, algorithm="parallel", fun="logcosh", fun_args=N
             )
         step = closer = _NumpyPass(Z, _NP_FUNS[fun], alpha, n_threads)
     solve = _ica_par if algorithm == "parallel" else _ica_def
+    threaded = isinstance(step, _NumpyPass) and step.pool is not None
     try:
+        if not threaded:
+            return solve(step, np.asarray(w_init, dtype=np.float64), tol, max_iter)
         # One BLAS thread per worker: our own threads already use every core.
-        with threadpool_limits(limits=1 if backend == "numpy" else None, user_api="blas"):
+        with threadpool_limits(limits=1, user_api="blas"):
             return solve(step, np.asarray(w_init, dtype=np.float64), tol, max_iter)
     finally:
         if closer is not None:
