@@ -1,0 +1,193 @@
+"""Benchmark the nonlinear ICA estimators (TCL, PCL, SlowVAE) by mixing depth.
+
+For each estimator and depth, the script draws the estimator's own kind of data (TCL:
+nonstationary Laplace sources, 64 segments x 512; PCL: AR(1) Laplace sources, 2**15
+samples; SlowVAE: sparse Laplace transitions, 2**15 samples), mixes them with an invertible
+MLP of that depth, fits the estimator with its default settings, and reports the MCC (with
+its rule), fit seconds and optimiser steps per second. FastICA runs on the same data
+alongside. ``--device cuda`` adds GPU rows when CUDA is available.
+
+Examples
+--------
+``python benchmarks/bench_nonlinear.py --quick``
+``python benchmarks/bench_nonlinear.py --layers 1 2 3 --seeds 0 1 2 --json results/nl.json``
+"""
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import (  # noqa: E402
+    call_catching_convergence,
+    environment_info,
+    format_header,
+    format_table,
+    write_json,
+)
+
+import nlica  # noqa: E402
+from nlica import datasets  # noqa: E402
+from nlica.metrics import mean_corr_coef  # noqa: E402
+
+# Per method: data maker, fit keywords from the bundle, target, MCC rule.
+SPECS = {
+    "TCL": dict(
+        data=lambda L, seed, n_sources: datasets.make_tcl_dataset(
+            n_sources=n_sources, n_layers=L, n_segments=64, segment_length=512,
+            random_state=seed),
+        fit_kw=lambda d: {"segments": d.segments},
+        target=lambda d: np.abs(d.S), method="pearson", rule="pearson vs |s|"),
+    "PCL": dict(
+        data=lambda L, seed, n_sources: datasets.make_pcl_dataset(
+            n_sources=n_sources, n_layers=L, n_samples=2**15, random_state=seed),
+        fit_kw=lambda d: {},
+        target=lambda d: d.S, method="pearson", rule="pearson vs s"),
+    "SlowVAE": dict(
+        data=lambda L, seed, n_sources: datasets.make_slowvae_dataset(
+            n_sources=n_sources, n_layers=L, n_samples=2**15, random_state=seed),
+        fit_kw=lambda d: {"groups": d.groups},
+        target=lambda d: d.S, method="spearman", rule="spearman vs s"),
+}
+
+
+def _estimator(name, L, seed, device, quick):
+    """Build the estimator with default settings (fewer steps with ``quick``)."""
+    cls = getattr(nlica, name)
+    params = {"random_state": seed, "device": device}
+    if "n_layers" in cls().get_params():
+        params["n_layers"] = L
+    if quick:
+        params["max_iter"] = 200
+    return cls(**params)
+
+
+def run(methods, layers, seeds, devices, n_sources=5, quick=False):
+    """Fit every (method, depth, seed, device) and return one row each.
+
+    Parameters
+    ----------
+    methods : list of str
+        Names among TCL, PCL, SlowVAE (those this install lacks are skipped).
+    layers : list of int
+        Mixing depths.
+    seeds : list of int
+        Seeds of the data and the estimators.
+    devices : list of str
+        Devices of the neural estimators.
+    n_sources : int
+        Number of sources.
+    quick : bool
+        200 optimiser steps only (a smoke test).
+
+    Returns
+    -------
+    rows : list of dict
+        The results.
+    """
+    rows = []
+    for name in methods:
+        try:
+            getattr(nlica, name)
+        except (AttributeError, ImportError):
+            print(f"skipping {name}: not in this install", file=sys.stderr)
+            continue
+        spec = SPECS[name]
+        for L in layers:
+            for seed in seeds:
+                data = spec["data"](L, seed, n_sources)
+                target = spec["target"](data)
+                for device in devices:
+                    est = _estimator(name, L, seed, device, quick)
+                    t0 = time.perf_counter()
+                    _, _, error = _fit(est, data.X, spec["fit_kw"](data))
+                    seconds = time.perf_counter() - t0
+                    row = {"method": name, "layers": L, "seed": seed, "device": device,
+                           "rule": spec["rule"], "seconds": seconds}
+                    if error is None:
+                        S_est = est.transform(data.X)
+                        row["mcc"] = mean_corr_coef(target, S_est, method=spec["method"])
+                        row["steps"] = est.n_iter_
+                        row["steps_per_s"] = est.n_iter_ / seconds
+                    else:
+                        row["error"] = error
+                    rows.append(row)
+                    print(f"{name} L={L} seed={seed} {device}: "
+                          f"MCC {row.get('mcc', float('nan')):.3f} in {seconds:.1f}s",
+                          file=sys.stderr)
+                t0 = time.perf_counter()
+                S_lin, _, _ = call_catching_convergence(
+                    nlica.FastICA(random_state=seed).fit_transform, data.X)
+                seconds = time.perf_counter() - t0
+                if name == "TCL":
+                    S_lin = np.abs(S_lin)
+                rows.append({"method": f"FastICA ({name} data)", "layers": L, "seed": seed,
+                             "device": "cpu", "rule": spec["rule"], "seconds": seconds,
+                             "mcc": mean_corr_coef(target, S_lin, method=spec["method"])})
+    return rows
+
+
+def _fit(est, X, kwargs):
+    try:
+        est_out, converged, _ = call_catching_convergence(est.fit, X, **kwargs)
+        return est_out, converged, None
+    except Exception as exc:  # a failed fit is a row, not the end of the benchmark
+        return None, None, f"{type(exc).__name__}: {exc}"
+
+
+def main(argv=None):
+    """Run the benchmark from the command line.
+
+    Parameters
+    ----------
+    argv : list of str, default=None
+        Command-line arguments.
+
+    Returns
+    -------
+    rows : list of dict
+        The results.
+    """
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--methods", nargs="+", default=["TCL", "PCL", "SlowVAE"])
+    parser.add_argument("--layers", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--n-sources", type=int, default=5)
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto", "both"],
+                        help="'both' runs CPU and CUDA rows side by side")
+    parser.add_argument("--quick", action="store_true", help="200 steps only (smoke test)")
+    parser.add_argument("--json", default=None, help="write the rows as JSON here")
+    args = parser.parse_args(argv)
+
+    import torch
+
+    cuda = torch.cuda.is_available()
+    devices = {"cpu": ["cpu"], "cuda": ["cuda"] if cuda else [],
+               "auto": ["cuda" if cuda else "cpu"],
+               "both": ["cpu", "cuda"] if cuda else ["cpu"]}[args.device]
+    if not devices:
+        print("CUDA requested but not available; nothing to run.", file=sys.stderr)
+        return []
+    info = environment_info(gpu="cuda" in devices)
+    rows = run(args.methods, args.layers, args.seeds, devices, args.n_sources, args.quick)
+    print(format_header("Nonlinear ICA benchmark (default settings; MCC rule per row)", info))
+    columns = [("method", "method", ""), ("layers", "layers", "d"), ("seed", "seed", "d"),
+               ("device", "device", ""), ("mcc", "MCC", ".3f"), ("rule", "rule", ""),
+               ("seconds", "seconds", ".1f"), ("steps", "steps", "d"),
+               ("steps_per_s", "steps/s", ".0f")]
+    print(format_table(rows, columns))
+    for r in rows:
+        if "error" in r:
+            print(f"  {r['method']} L={r['layers']} seed={r['seed']}: {r['error']}")
+    if args.json:
+        write_json(args.json, {"environment": info, "rows": rows})
+        print(f"\nwrote {args.json}")
+    return rows
+
+
+if __name__ == "__main__":
+    main()
