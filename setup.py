@@ -18,7 +18,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["nlica", "nlica.*"]),
     include_package_data=True,
-    package_data={"nlica": ["data/*", "data/**/*"]},
+    package_data={"nlica": ["data/*.md", "data/eeglab_sample/*", "data/audio/*"]},
     install_requires=[
         "numpy>=1.23",
         "scipy>=1.9",

@@ -18,6 +18,7 @@ Bundles
 
 import functools
 import numbers
+from pathlib import Path
 
 import numpy as np
 from scipy.signal import lfilter
@@ -36,6 +37,8 @@ __all__ = [
     "make_pcl_dataset",
     "make_slowvae_dataset",
     "make_tcl_dataset",
+    "load_eeglab_sample",
+    "load_audio_sources",
 ]
 
 # Seed of the private RNG behind the conditioning thresholds: the threshold is a property of
@@ -917,3 +920,93 @@ def make_slowvae_dataset(
         "(Spearman)."
     )
     return Bunch(X=mixing(S), S=S, target=S, groups=groups, mixing=mixing, DESCR=descr)
+
+
+# ------------------------------------------------------------------------------------------
+# Real recordings shipped with the package (see nlica/data/README.md for licences).
+# ------------------------------------------------------------------------------------------
+_DATA_DIR = Path(__file__).resolve().parent / "data"
+
+
+def load_eeglab_sample():
+    """Load the EEGLAB tutorial EEG recording shipped with nlica (no mne needed).
+
+    32 channels (30 EEG and two EOG channels, ``EOG1`` and ``EOG2``) at 128 Hz, 238 s of
+    one subject in a visual attention task (Delorme & Makeig, 2004). The data are in time
+    order, one row per sample, as the estimators expect; channels-first tools want
+    ``data.T``.
+
+    Returns
+    -------
+    bunch : sklearn.utils.Bunch
+        ``data`` (30504, 32) float64 in microvolts; ``ch_names`` list of 32 str;
+        ``sfreq`` 128.0; ``events`` list of ``(latency_in_samples, type)`` tuples;
+        ``DESCR`` the licence and citation.
+
+    References
+    ----------
+    A. Delorme and S. Makeig (2004), "EEGLAB: an open source toolbox for analysis of
+    single-trial EEG dynamics including independent component analysis", J. Neurosci.
+    Methods 134:9-21. Data: sccn/eeglab ``sample_data`` (BSD-2-Clause repository licence).
+
+    Examples
+    --------
+    >>> eeg = load_eeglab_sample()
+    >>> eeg.data.shape, eeg.sfreq, eeg.ch_names[:2]
+    ((30504, 32), 128.0, ['FPz', 'EOG1'])
+    """
+    from scipy.io import loadmat
+
+    folder = _DATA_DIR / "eeglab_sample"
+    header = loadmat(folder / "eeglab_data.set", squeeze_me=True,
+                     struct_as_record=False)["EEG"]
+    n_channels, n_samples = int(header.nbchan), int(header.pnts)
+    # The .fdt file is float32, channels x samples in column-major order.
+    raw = np.fromfile(folder / "eeglab_data.fdt", dtype="<f4")
+    data = raw.reshape((n_channels, n_samples), order="F").T.astype(np.float64)
+    events = [(int(round(float(e.latency))) - 1, str(e.type)) for e in np.atleast_1d(header.event)]
+    return Bunch(
+        data=data,
+        ch_names=[str(c.labels) for c in header.chanlocs],
+        sfreq=float(header.srate),
+        events=events,
+        DESCR=(folder.parent / "README.md").read_text(encoding="utf-8"),
+    )
+
+
+def load_audio_sources():
+    """Load three 10 s audio clips (female speech, male speech, music) at 16 kHz.
+
+    For cocktail-party demonstrations: mix them, then separate them.
+
+    Returns
+    -------
+    bunch : sklearn.utils.Bunch
+        ``sources`` (160000, 3) float64 in [-1, 1]; ``names`` list of 3 str;
+        ``sfreq`` 16000; ``DESCR`` the licences and attributions (LibriSpeech readings
+        under CC BY 4.0 and a public-domain Brahms recording).
+
+    Examples
+    --------
+    >>> audio = load_audio_sources()
+    >>> audio.sources.shape, audio.sfreq, audio.names
+    ((160000, 3), 16000, ['speech_female', 'speech_male', 'music'])
+    """
+    from scipy.io import wavfile
+
+    folder = _DATA_DIR / "audio"
+    files = [
+        ("speech_female", "s1_speech_female_librispeech_198-209-0000.wav"),
+        ("speech_male", "s2_speech_male_librispeech_3436-172162-0000.wav"),
+        ("music", "s3_music_brahms_hungarian_dance_5.wav"),
+    ]
+    columns, rate = [], None
+    for _, filename in files:
+        rate, clip = wavfile.read(folder / filename)
+        columns.append(clip.astype(np.float64) / 32768.0)
+    return Bunch(
+        sources=np.column_stack(columns),
+        names=[name for name, _ in files],
+        sfreq=int(rate),
+        DESCR=(folder.parent / "README.md").read_text(encoding="utf-8"),
+    )
