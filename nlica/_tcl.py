@@ -1,0 +1,601 @@
+"""Time-contrastive learning (Hyvärinen & Morioka, NeurIPS 2016)."""
+
+import copy
+import numbers
+import warnings
+
+import numpy as np
+import torch
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from torch import nn
+
+from ._fastica import FastICA
+from ._neural import BaseNeuralICA
+from ._training import TrainConfig
+from .losses import tcl_loss
+from .nn.modules import MaxoutMLP
+from .samplers import UniformSampler, cut_segments, encode_segments
+from .utils.validation import check_groups
+
+__all__ = ["TCL"]
+
+# Segment length of the paper; "auto" shortens it for short data so that X still gives
+# at least _AUTO_MIN_SEGMENTS segments.
+_PAPER_SEGMENT_LENGTH = 512
+_AUTO_MIN_SEGMENTS = 16
+
+# Rows per chunk when features are computed on the whole training set.
+_CHUNK = 65536
+# Below this many activations per layer and step, CPU training runs on one thread: the
+# kernels are too small to gain from more, and a busy second core makes them much slower.
+_SMALL_STEP = 1 << 20
+
+_PRESETS = {
+    "fast": {
+        "max_iter": 6000,
+        "batch_size": 1024,
+        "learning_rate": 3e-2,
+        "weight_decay": 0.0,
+        "n_init": 1,
+        "width_factor": 8,
+        "min_width": 32,
+        # The optimal classifier weights grow as 1 / (a segment's source scale), far from
+        # their initial values; a logit scale lets Adam reach them within the budget.
+        "logit_scale": 10.0,
+    },
+    # Hyvärinen & Morioka (2016); see REFERENCES.md.
+    "paper": {
+        "max_iter": 770_000,
+        "batch_size": 512,
+        "learning_rate": 1e-2,
+        "weight_decay": 1e-4,
+        "n_init": 1,
+        "width_factor": 2,
+        "min_width": 1,
+        "logit_scale": 1.0,
+    },
+}
+# The paper's schedule as fractions of its 7.7e5 steps: 7e4 steps of the classifier alone,
+# then all parameters, with the learning rate divided by 10 after 5e5 more steps.
+_PAPER_FROZEN = 70_000 / 770_000
+_PAPER_MILESTONE = 570_000 / 770_000
+
+
+class _TCLNet(nn.Module):
+    """TCL's network: features ``h`` and a linear classifier of the segment on ``h``.
+
+    ``h`` is a maxout MLP with absolute-value outputs; the classifier is multinomial
+    logistic regression.
+
+    Parameters
+    ----------
+    n_features : int
+        Input width.
+    hidden_layer_sizes : sequence of int
+        Maxout hidden layer widths.
+    n_components : int
+        Number of features ``h``.
+    n_segments : int
+        Number of classes.
+    logit_scale : float, default=1.0
+        Constant factor of the logits, with the classifier's initial weights divided by it:
+        the same function at initialisation, but Adam then moves the classifier's
+        effective weights ``logit_scale`` times faster.
+    """
+
+    def __init__(self, n_features, hidden_layer_sizes, n_components, n_segments,
+                 logit_scale=1.0):
+        super().__init__()
+        self.encoder = MaxoutMLP(n_features, hidden_layer_sizes, n_components, output="abs")
+        self.classifier = nn.Linear(n_components, n_segments)
+        self.logit_scale = float(logit_scale)
+        if self.logit_scale != 1.0:
+            with torch.no_grad():
+                self.classifier.weight.div_(self.logit_scale)
+                self.classifier.bias.div_(self.logit_scale)
+
+    def logits(self, h):
+        """Return the segment logits of features ``h``.
+
+        Parameters
+        ----------
+        h : torch.Tensor of shape (batch, n_components)
+            Features.
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, n_segments)
+            Logits.
+        """
+        out = self.classifier(h)
+        return out * self.logit_scale if self.logit_scale != 1.0 else out
+
+    def forward(self, x):
+        """Return the segment logits of a batch.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, n_features)
+            Whitened observations.
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, n_segments)
+            Logits.
+        """
+        return self.logits(self.encoder(x))
+
+
+class TCL(BaseNeuralICA):
+    """Time-contrastive learning: nonlinear ICA of nonstationary time series.
+
+    A network ``h`` (maxout hidden layers, absolute-value outputs) is trained together with
+    a linear classifier to tell from which time segment each sample comes. When the sources
+    are independent and their variances change from segment to segment, the learned
+    features are ``h(x) = A |s| + b`` for an invertible ``A``; linear ICA
+    (:class:`~nlica.FastICA`) on the features then recovers ``|s_i|`` up to permutation,
+    sign and scale (Hyvärinen & Morioka, 2016). Score the output against ``np.abs(S)``.
+
+    Parameters
+    ----------
+    n_components : int, default=None
+        Number of features and sources; ``None`` uses the number of features of ``X``.
+    n_layers : int, default=3
+        Affine layers of the feature network: ``n_layers - 1`` maxout hidden layers and a
+        linear output layer followed by the absolute value. Take it at least as deep as
+        the mixing (1 is linear features). Ignored when ``hidden_layer_sizes`` is given.
+    hidden_layer_sizes : sequence of int, default=None
+        Widths of the maxout hidden layers. ``None`` uses ``n_layers - 1`` layers of
+        ``max(32, 8 * n_components)`` units (``preset="fast"``) or ``2 * n_components``
+        units (``preset="paper"``, as in the paper).
+    segment_length : int or "auto", default="auto"
+        Samples per segment when ``fit`` gets no ``segments``: each recording (see
+        ``groups``) is cut into consecutive segments of this length that never cross a
+        recording boundary. ``"auto"`` is the paper's 512, shortened for data of fewer
+        than 16 x 512 samples to ``max(2, n_samples // 16)`` so that short data still
+        give about 16 segments.
+    max_iter : int, default=None
+        Optimiser steps; ``None`` uses the preset's (6000 for ``"fast"``, 770 000 for
+        ``"paper"``).
+    batch_size : int, default=None
+        Samples per step, drawn uniformly with replacement; ``None`` uses the preset's
+        (1024 or 512), capped at the number of samples.
+    learning_rate : float, default=None
+        Initial learning rate; ``None`` uses the preset's (0.03 for ``"fast"``, 0.01 for
+        ``"paper"``).
+    weight_decay : float, default=None
+        L2 penalty on the weights (not the biases); ``None`` uses the preset's (0 for
+        ``"fast"``, 1e-4 for ``"paper"``).
+    n_init : int, default=None
+        Training runs from different seeds; the one with the lowest final training loss
+        is kept. ``None`` uses the preset's (1).
+    n_iter_no_change : int, default=None
+        Stop when the training loss, read every 100 steps, has not improved by ``tol`` for
+        this many reads (a ``ConvergenceWarning`` if ``max_iter`` comes first). ``None``
+        trains for ``max_iter`` steps, the default: the cosine schedule ends there.
+    tol : float, default=1e-4
+        Improvement of the loss that counts for ``n_iter_no_change``.
+    preset : {"fast", "paper"}, default="fast"
+        ``"fast"``: Adam with cosine decay of the learning rate, wide hidden layers and
+        logits scaled by 10 (the classifier weights grow as one over a segment's source
+        scale; the factor lets Adam reach them in the budget); tens of seconds on a CPU.
+        ``"paper"``: the authors' schedule -- SGD with momentum 0.9, 7e4 steps of the
+        classifier alone, then all parameters, the rate divided by 10 at step 5.7e5 of
+        7.7e5, an exponential moving average (0.999) of the weights, He-normal
+        initialisation and ``[2n] * (n_layers - 1)`` hidden units. A smaller ``max_iter``
+        shrinks that schedule proportionally.
+    device : str or torch.device, default="auto"
+        ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+    verbose : int, default=0
+        0 silent, 1 a log line every 100 steps, 2 a progress bar (needs tqdm).
+    callbacks : list of callable, default=None
+        Each called with the record of every logging interval; returning True stops.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weights, the batches and the linear ICA. Same seed, same CPU result.
+    ica_max_iter : int, default=1000
+        Iterations of the FastICA run on the learned features.
+
+    Attributes
+    ----------
+    n_components_ : int
+        Number of features and estimated sources.
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+    feature_names_in_ : ndarray of str
+        Feature names, when ``X`` has string column names.
+    n_segments_ : int
+        Number of segments (classes) in ``fit``.
+    segment_classes_ : ndarray
+        The segment labels of ``fit`` in the order of the classifier's outputs (0, 1, ...
+        when the segments were cut by ``segment_length``).
+    segment_length_ : int or None
+        The segment length used, or None when ``segments`` were given.
+    classifier_accuracy_ : float
+        Segment classification accuracy on the training data (chance is about
+        ``1 / n_segments_``).
+    ica_ : FastICA
+        The linear ICA fitted on the training features.
+    module_ : torch.nn.Module
+        The trained network: ``module_.encoder`` (features) and ``module_.classifier``.
+    device_ : torch.device
+        The device used.
+    mean_ : ndarray of shape (n_features,)
+        Mean of ``X``, removed before the network.
+    whitening_ : ndarray of shape (n_features, n_features)
+        PCA whitening matrix applied before the network.
+    n_iter_ : int
+        Optimiser steps taken by the kept run.
+    loss_curve_ : list of float
+        Training loss of each logging interval.
+    history_ : list of dict
+        One record per logging interval: ``step``, ``loss``, ``accuracy``, ``lr``, ``time``.
+
+    See Also
+    --------
+    PCL : Nonlinear ICA of temporally dependent stationary sources.
+    FastICA : Linear ICA.
+
+    Notes
+    -----
+    ``transform`` is applied sample by sample. Every segment should be long enough for
+    its variance to be estimated (tens to hundreds of samples) and there should be many
+    more segments than sources. Divergence raises
+    :class:`~nlica.TrainingDivergedError`; lower ``learning_rate`` then.
+
+    ``transform`` applies a float64 copy of the network, so each row's output does not
+    depend on the rows it is batched with. Small networks train on one intra-op CPU
+    thread (their kernels are too small to gain from more, and lose much on a busy
+    machine); the thread count is restored after ``fit``.
+
+    References
+    ----------
+    A. Hyvärinen and H. Morioka, "Unsupervised feature extraction by time-contrastive
+    learning and nonlinear ICA", NeurIPS 2016.
+
+    Examples
+    --------
+    >>> from nlica import TCL
+    >>> from nlica.datasets import make_tcl_dataset
+    >>> data = make_tcl_dataset(3, n_layers=2, n_segments=8, segment_length=64,
+    ...                         random_state=0)
+    >>> tcl = TCL(n_layers=2, max_iter=20, random_state=0, device="cpu")
+    >>> S_est = tcl.fit(data.X, segments=data.segments).transform(data.X)
+    >>> S_est.shape, tcl.n_segments_
+    ((512, 3), 8)
+    """
+
+    _parameter_constraints = {
+        "n_components": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "n_layers": [Interval(numbers.Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": ["array-like", None],
+        "segment_length": [Interval(numbers.Integral, 1, None, closed="left"),
+                           StrOptions({"auto"})],
+        "max_iter": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "learning_rate": [Interval(numbers.Real, 0.0, None, closed="neither"), None],
+        "weight_decay": [Interval(numbers.Real, 0.0, None, closed="left"), None],
+        "n_init": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "tol": [Interval(numbers.Real, 0.0, None, closed="left")],
+        "preset": [StrOptions({"fast", "paper"})],
+        "device": [str, torch.device],
+        "verbose": ["verbose"],
+        "callbacks": [list, None],
+        "random_state": ["random_state"],
+        "ica_max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        n_components=None,
+        *,
+        n_layers=3,
+        hidden_layer_sizes=None,
+        segment_length="auto",
+        max_iter=None,
+        batch_size=None,
+        learning_rate=None,
+        weight_decay=None,
+        n_init=None,
+        n_iter_no_change=None,
+        tol=1e-4,
+        preset="fast",
+        device="auto",
+        verbose=0,
+        callbacks=None,
+        random_state=None,
+        ica_max_iter=1000,
+    ):
+        self.n_components = n_components
+        self.n_layers = n_layers
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.segment_length = segment_length
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.n_init = n_init
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.preset = preset
+        self.device = device
+        self.verbose = verbose
+        self.callbacks = callbacks
+        self.random_state = random_state
+        self.ica_max_iter = ica_max_iter
+
+    # ------------------------------------------------------------------ settings
+    def _setting(self, name):
+        value = getattr(self, name)
+        return _PRESETS[self.preset][name] if value is None else value
+
+    def _n_init(self):
+        return int(self._setting("n_init"))
+
+    def _hidden_sizes(self, n_components):
+        if self.hidden_layer_sizes is not None:
+            sizes = np.asarray(self.hidden_layer_sizes).reshape(-1)
+            if sizes.size and (sizes.dtype.kind not in "iu" or np.any(sizes < 1)):
+                raise ValueError(
+                    "hidden_layer_sizes must hold positive integers; got "
+                    f"{self.hidden_layer_sizes!r}."
+                )
+            return [int(h) for h in sizes]
+        preset = _PRESETS[self.preset]
+        width = max(preset["min_width"], preset["width_factor"] * n_components)
+        return [width] * (self.n_layers - 1)
+
+    def _resolve_segment_length(self, n_samples):
+        if self.segment_length == "auto":
+            return int(min(_PAPER_SEGMENT_LENGTH, max(2, n_samples // _AUTO_MIN_SEGMENTS)))
+        return int(self.segment_length)
+
+    # ---------------------------------------------------------------------- fit
+    def fit(self, X, y=None, *, segments=None, groups=None):
+        """Learn the features and the linear ICA on them.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Observations in time order.
+        y : Ignored
+            Not used, present for API consistency.
+        segments : array-like of shape (n_samples,), default=None
+            Segment label (the auxiliary variable) of each sample; each distinct label is
+            one class. ``None`` cuts each recording into segments of ``segment_length``.
+        groups : array-like of shape (n_samples,), default=None
+            Recording label of each sample; segments cut by ``segment_length`` never cross
+            a recording boundary. ``None`` means one recording.
+
+        Returns
+        -------
+        self : TCL
+            The fitted estimator.
+        """
+        n_threads = torch.get_num_threads()
+        try:
+            return self._fit_neural(X, groups, {"segments": segments})
+        finally:
+            # _prepare may lower the thread count for small networks on the CPU.
+            torch.set_num_threads(n_threads)
+
+    def _check_fit_params(self, X, runs, n_components, fit_params):
+        n_samples = X.shape[0]
+        if fit_params["segments"] is not None:
+            codes, classes = encode_segments(fit_params["segments"], n_samples)
+            self.segment_length_ = None
+        else:
+            length = self._resolve_segment_length(n_samples)
+            codes = cut_segments(runs, length)
+            n_segments = int(codes[-1]) + 1
+            if n_segments < 2:
+                raise ValueError(
+                    f"segment_length={self.segment_length!r} cuts X ({n_samples} samples in "
+                    f"{int(runs[-1]) + 1} recording(s)) into {n_segments} segment; "
+                    "time-contrastive learning needs at least 2. Pass segments, or a "
+                    "smaller segment_length."
+                )
+            classes = np.arange(n_segments)
+            self.segment_length_ = length
+        batch_size = self.batch_size
+        if batch_size is not None and batch_size > n_samples:
+            raise ValueError(
+                f"batch_size={batch_size} is larger than the number of samples of X "
+                f"({n_samples}); choose batch_size <= {n_samples}."
+            )
+        self._hidden_sizes(n_components)  # validates hidden_layer_sizes before training
+        fit_params["codes"] = codes
+        self.n_segments_ = int(classes.shape[0])
+        self.segment_classes_ = classes
+
+    def _build_module(self, n_features, n_components):
+        return _TCLNet(n_features, self._hidden_sizes(n_components), n_components,
+                       self.n_segments_, logit_scale=_PRESETS[self.preset]["logit_scale"])
+
+    def _prepare(self, Z, runs, generator, fit_params):
+        labels = torch.as_tensor(fit_params["codes"], device=Z.device)
+        batch = min(int(self._setting("batch_size")), Z.shape[0])
+        widest = max([Z.shape[1], self.n_components_, *self._hidden_sizes(self.n_components_)])
+        if Z.device.type == "cpu" and batch * 2 * widest <= _SMALL_STEP:
+            # A step of a small network is a few hundred tiny kernels: intra-op threads
+            # cannot speed them up, and on a busy machine their synchronisation slows
+            # training down several-fold. fit restores the thread count.
+            torch.set_num_threads(1)
+        sampler = UniformSampler(Z.shape[0], batch, generator)
+
+        def batch_fn():
+            idx = sampler.sample()
+            return Z[idx], labels[idx]
+
+        return batch_fn
+
+    def _loss(self, module, batch):
+        x, labels = batch
+        loss, accuracy = tcl_loss(module(x), labels)
+        return loss, {"accuracy": accuracy}
+
+    def _train_config(self):
+        max_iter = int(self._setting("max_iter"))
+        common = dict(
+            max_iter=max_iter,
+            learning_rate=float(self._setting("learning_rate")),
+            weight_decay=float(self._setting("weight_decay")),
+            n_iter_no_change=self.n_iter_no_change,
+            tol=self.tol,
+            verbose=self.verbose,
+            callbacks=list(self.callbacks or []),
+            log_every=100,
+        )
+        if self.preset == "paper":
+            frozen = int(round(_PAPER_FROZEN * max_iter))
+            return TrainConfig(
+                optimizer="sgd", momentum=0.9, schedule="step",
+                milestones=(int(round(_PAPER_MILESTONE * max_iter)),), step_gamma=0.1,
+                ema_decay=0.999, frozen_steps=frozen, **common,
+            )
+        return TrainConfig(optimizer="adam", schedule="cosine", **common)
+
+    def _train_kwargs(self, module):
+        weights = [m.weight for m in module.modules() if isinstance(m, nn.Linear)]
+        kwargs = {"decay_params": weights}
+        if self.preset == "paper":
+            kwargs["head_params"] = list(module.classifier.parameters())
+        return kwargs
+
+    def _encode(self, module, Z):
+        return module.encoder(Z)
+
+    def _after_fit(self, Z, runs, fit_params):
+        max_iter = int(self._setting("max_iter"))
+        if self.n_iter_no_change is not None and self.n_iter_ >= max_iter:
+            warnings.warn(
+                f"TCL stopped at max_iter={max_iter} before the loss settled "
+                f"(n_iter_no_change={self.n_iter_no_change}); increase max_iter.",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
+        H, logits = self._apply64(None, Z=Z)
+        self.classifier_accuracy_ = float(np.mean(logits.argmax(axis=1) == fit_params["codes"]))
+        # A seed for the ICA from the same stream as the network seeds, after them.
+        seed = check_random_state(self.random_state).randint(
+            0, 2**31 - 1, size=self._n_init() + 1)[-1]
+        self.ica_ = FastICA(
+            whiten="unit-variance", max_iter=self.ica_max_iter, random_state=int(seed),
+            backend="numpy",
+        ).fit(H)
+
+    def _apply64(self, X, *, Z=None):
+        """Features and segment logits of ``X`` (or of whitened ``Z``) as float64 arrays.
+
+        A float64 copy of the network is applied, so each row's result does not depend on
+        the rows it is batched with (float32 kernels round differently by batch size).
+        """
+        net = copy.deepcopy(self.module_).to(torch.float64)
+        device = self.device_
+        n = X.shape[0] if Z is None else Z.shape[0]
+        feats, logits = [], []
+        with torch.no_grad():
+            for start in range(0, n, _CHUNK):
+                if Z is None:
+                    block = (np.asarray(X[start : start + _CHUNK], dtype=np.float64)
+                             - self.mean_) @ self.whitening_.T
+                    block = torch.tensor(block, dtype=torch.float64, device=device)
+                else:
+                    block = Z[start : start + _CHUNK].to(torch.float64)
+                h = net.encoder(block)
+                feats.append(h.cpu().numpy())
+                logits.append(net.logits(h).cpu().numpy())
+        if not feats:
+            return np.empty((0, self.n_components_)), np.empty((0, self.n_segments_))
+        return np.concatenate(feats), np.concatenate(logits)
+
+    # ---------------------------------------------------------------- transform
+    def transform(self, X, ica=True):
+        """Return the estimated sources (ICA of the features) or the raw features.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data in the feature space seen in ``fit``.
+        ica : bool, default=True
+            Apply the linear ICA fitted on the training features. With False, return the
+            features ``h(x)``, which equal ``A |s| + b`` for an unknown invertible ``A``.
+
+        Returns
+        -------
+        S : ndarray of shape (n_samples, n_components)
+            Estimates of ``|s_i|`` up to permutation, sign and scale (or the features), in
+            ``X``'s float dtype.
+        """
+        X = self._validate_transform_data(X)
+        H, _ = self._apply64(X)
+        if ica:
+            H = self.ica_.transform(H)
+        return self._as_output(H, X)
+
+    def score(self, X, y=None, *, segments=None, groups=None):
+        """Segment classification accuracy of the trained classifier on ``X``.
+
+        A held-out criterion for model selection (for example in
+        :class:`~sklearn.model_selection.GridSearchCV`): higher is better.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data in the feature space seen in ``fit``.
+        y : Ignored
+            Not used, present for API consistency.
+        segments : array-like of shape (n_samples,), default=None
+            Segment labels, drawn from the labels seen in ``fit`` (``segment_classes_``).
+            ``None`` cuts ``X`` by the fitted ``segment_length_``, which must give as many
+            segments as in ``fit``.
+        groups : array-like of shape (n_samples,), default=None
+            Recording labels, used when ``segments`` is None.
+
+        Returns
+        -------
+        score : float
+            Fraction of samples whose segment is predicted correctly.
+        """
+        X = self._validate_transform_data(X)
+        n_samples = X.shape[0]
+        if segments is not None:
+            labels = np.asarray(segments)
+            if labels.ndim != 1 or labels.shape[0] != n_samples:
+                raise ValueError(
+                    f"segments has shape {labels.shape} but X has {n_samples} samples; give "
+                    "one label per sample."
+                )
+            try:
+                codes = np.searchsorted(self.segment_classes_, labels)
+                codes = np.clip(codes, 0, self.n_segments_ - 1)
+                known = self.segment_classes_[codes] == labels
+            except TypeError as exc:
+                raise ValueError(
+                    f"segments labels cannot be compared with those seen in fit: {exc}."
+                ) from exc
+            if not np.all(known):
+                unknown = labels[~known][0]
+                raise ValueError(
+                    f"segments contains the label {unknown!r}, unseen in fit; the classifier "
+                    f"knows {self.n_segments_} segment labels (segment_classes_)."
+                )
+        else:
+            if self.segment_length_ is None:
+                raise ValueError(
+                    "this TCL was fitted with segments; pass the segments of X to score."
+                )
+            runs = check_groups(groups, n_samples)
+            codes = cut_segments(runs, self.segment_length_)
+            n_segments = int(codes[-1]) + 1
+            if n_segments != self.n_segments_:
+                raise ValueError(
+                    f"segment_length_={self.segment_length_} cuts X into {n_segments} "
+                    f"segment(s) but the classifier was trained on {self.n_segments_}; "
+                    "pass segments with the labels seen in fit."
+                )
+
+        _, logits = self._apply64(X)
+        return float(np.mean(logits.argmax(axis=1) == codes))
