@@ -24,6 +24,8 @@ import numpy as np
 from scipy.signal import lfilter
 from sklearn.utils import Bunch, check_random_state
 
+from ._sprites import make_sprite_sequences
+
 __all__ = [
     "BaseMixing",
     "LinearMixing",
@@ -39,6 +41,7 @@ __all__ = [
     "make_tcl_dataset",
     "load_eeglab_sample",
     "load_audio_sources",
+    "make_sprite_sequences",
 ]
 
 # Seed of the private RNG behind the conditioning thresholds: the threshold is a property of

@@ -1,8 +1,19 @@
 """Pure tensor loss functions of the neural estimators."""
 
+import math
+
+import torch
 import torch.nn.functional as F
 
-__all__ = ["tcl_loss", "pcl_logits", "pcl_loss"]
+__all__ = [
+    "tcl_loss",
+    "pcl_logits",
+    "pcl_loss",
+    "gaussian_nll",
+    "bernoulli_nll",
+    "normal_kl",
+    "laplace_kl",
+]
 
 
 def tcl_loss(logits, labels):
@@ -89,3 +100,130 @@ def pcl_loss(logits_pos, logits_neg):
     loss = 0.5 * (F.softplus(-logits_pos).mean() + F.softplus(logits_neg).mean())
     accuracy = 0.5 * ((logits_pos > 0).float().mean() + (logits_neg < 0).float().mean())
     return loss, accuracy
+
+
+# --------------------------------------------------------------------------------------
+# SlowVAE (Klindt et al., ICLR 2021): reconstruction terms and closed-form KL divergences
+# of a diagonal Gaussian posterior to the N(0, I) prior and to the Laplace transition prior.
+# --------------------------------------------------------------------------------------
+_LOG_2PI = 1.8378770664093453  # log(2 pi)
+
+
+def gaussian_nll(x, mean, log_scale):
+    """Negative log-likelihood of a diagonal Gaussian, summed over features.
+
+    Parameters
+    ----------
+    x, mean : torch.Tensor of shape (batch, n_features)
+        Data and reconstruction mean.
+    log_scale : torch.Tensor of shape (n_features,) or (batch, n_features)
+        Log standard deviation.
+
+    Returns
+    -------
+    torch.Tensor of shape (batch,)
+        ``-log N(x | mean, exp(log_scale)**2)`` per row.
+
+    Examples
+    --------
+    >>> round(float(gaussian_nll(torch.zeros(1, 1), torch.zeros(1, 1), torch.zeros(1))), 4)
+    0.9189
+    """
+    z = (x - mean) * torch.exp(-log_scale)
+    return (0.5 * z.pow(2) + log_scale + 0.5 * _LOG_2PI).sum(dim=1)
+
+
+def bernoulli_nll(x, logits):
+    """Negative log-likelihood of a Bernoulli decoder, summed over pixels.
+
+    Parameters
+    ----------
+    x : torch.Tensor of shape (batch, n_features)
+        Binary (or [0, 1]) targets.
+    logits : torch.Tensor of shape (batch, n_features)
+        Decoder logits.
+
+    Returns
+    -------
+    torch.Tensor of shape (batch,)
+        Binary cross-entropy per row.
+
+    Examples
+    --------
+    >>> round(float(bernoulli_nll(torch.ones(1, 2), torch.zeros(1, 2))), 4)
+    1.3863
+    """
+    return F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(dim=1)
+
+
+def normal_kl(mu, logvar, marginal_var=None):
+    """KL(N(mu, Sigma) || N(0, I)), as per-latent terms that sum to the divergence.
+
+    Parameters
+    ----------
+    mu, logvar : torch.Tensor of shape (batch, n_latents)
+        Posterior mean and log-variances; for a diagonal ``Sigma`` its log diagonal, for a
+        full ``Sigma = L L^T`` the log squared diagonal of the Cholesky factor ``L`` (their
+        sum is ``log det Sigma``).
+    marginal_var : torch.Tensor of shape (batch, n_latents), default=None
+        Diagonal of ``Sigma``; ``None`` means ``exp(logvar)`` (diagonal posterior).
+
+    Returns
+    -------
+    torch.Tensor of shape (batch, n_latents)
+        ``0.5 (mu**2 + marginal_var - 1 - logvar)``.
+
+    Examples
+    --------
+    >>> float(normal_kl(torch.zeros(1, 1), torch.zeros(1, 1)))
+    0.0
+    """
+    var = torch.exp(logvar) if marginal_var is None else marginal_var
+    return 0.5 * (mu.pow(2) + var - 1.0 - logvar)
+
+
+def laplace_kl(mu, logvar, loc, rate, marginal_var=None):
+    """KL(N(mu, sigma**2) || Laplace(loc, 1 / rate)) per latent, in closed form.
+
+    With ``d = mu - loc`` the cross-entropy of the Gaussian to the Laplace density
+    ``(rate / 2) exp(-rate |z - loc|)`` is::
+
+        CE = -log(rate / 2) + rate * [sigma sqrt(2 / pi) exp(-d**2 / (2 sigma**2))
+                                      + d (2 Phi(d / sigma) - 1)]
+
+    (``rate`` times the mean of a folded normal), and the KL is ``CE`` minus the Gaussian's
+    entropy ``0.5 log(2 pi e sigma**2)`` (Klindt et al., 2021, appendix).
+
+    Parameters
+    ----------
+    mu, logvar : torch.Tensor of shape (batch, n_latents)
+        Posterior mean and log-variance of the current frame.
+    loc : torch.Tensor of shape (batch, n_latents)
+        Centre of the Laplace prior (the posterior mean of the other frame).
+    rate : torch.Tensor or float
+        Laplace rate ``lambda`` (scalar or per latent).
+    marginal_var : torch.Tensor of shape (batch, n_latents), default=None
+        For a full-covariance posterior ``Sigma = L L^T``: the diagonal of ``Sigma`` (used in
+        the cross-entropy), with ``logvar`` the log squared diagonal of ``L`` (used in the
+        entropy, ``0.5 log det(2 pi e Sigma)``); the per-latent terms then sum to the joint
+        divergence to the factorised Laplace. ``None``: diagonal posterior.
+
+    Returns
+    -------
+    torch.Tensor of shape (batch, n_latents)
+        The divergence.
+
+    Examples
+    --------
+    >>> kl = laplace_kl(torch.zeros(1, 1), torch.zeros(1, 1), torch.zeros(1, 1), 1.0)
+    >>> round(float(kl), 4)  # N(0, 1) against Laplace(0, 1)
+    0.0721
+    """
+    rate = torch.as_tensor(rate, dtype=mu.dtype, device=mu.device)
+    sigma = torch.exp(0.5 * logvar) if marginal_var is None else torch.sqrt(marginal_var)
+    d = mu - loc
+    folded_mean = (sigma * math.sqrt(2.0 / math.pi) * torch.exp(-0.5 * (d / sigma).pow(2))
+                   + d * (2.0 * torch.special.ndtr(d / sigma) - 1.0))
+    cross_entropy = -torch.log(rate / 2.0) + rate * folded_mean
+    entropy = 0.5 * (logvar + _LOG_2PI + 1.0)
+    return cross_entropy - entropy

@@ -22,6 +22,8 @@ def _small(name):
         params["batch_size"] = 64
     if "segment_length" in cls().get_params():
         params["segment_length"] = 50
+    if name == "SlowVAE":
+        params["hidden_layer_sizes"] = (16,)
     return cls(**params)
 
 
@@ -66,7 +68,8 @@ def test_bad_x_is_refused_clearly(name, case, make, exc, match):
     assert len(str(info.value)) > 20
 
 
-@pytest.mark.parametrize("name", NAMES)
+# A VAE may have more latents than observed features; the others may not.
+@pytest.mark.parametrize("name", [n for n in NAMES if n != "SlowVAE"])
 def test_n_components_too_large(name):
     est = _small(name).set_params(n_components=7)
     with pytest.raises(ValueError, match="n_components=7"):
@@ -141,7 +144,7 @@ def test_clone_pickle_and_checkpoint(name, tmp_path):
 @pytest.mark.parametrize("name", [n for n in NAMES if n != "FastICA"])
 def test_divergence_raises_not_nan(name):
     X = _X()
-    est = _small(name).set_params(learning_rate=1e12, max_iter=200)
+    est = _small(name).set_params(learning_rate=1e12, max_iter=50)
     try:
         est.fit(X)
     except nlica.TrainingDivergedError as exc:
