@@ -535,7 +535,7 @@ class TCL(BaseNeuralICA):
             H = self.ica_.transform(H)
         return self._as_output(H, X)
 
-    def score(self, X, y=None, *, segments=None, groups=None):
+    def score(self, X, y=None, *, segments=None, groups=None, sample_weight=None):
         """Segment classification accuracy of the trained classifier on ``X``.
 
         A held-out criterion for model selection (for example in
@@ -553,11 +553,15 @@ class TCL(BaseNeuralICA):
             segments as in ``fit``.
         groups : array-like of shape (n_samples,), default=None
             Recording labels, used when ``segments`` is None.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples in the accuracy (as in scikit-learn's classifiers;
+            under metadata routing, ``Pipeline.score`` always forwards it, so request it
+            with ``set_score_request(sample_weight=True)``).
 
         Returns
         -------
         score : float
-            Fraction of samples whose segment is predicted correctly.
+            Fraction of samples whose segment is predicted correctly (weighted).
         """
         X = self._validate_transform_data(X)
         n_samples = X.shape[0]
@@ -597,5 +601,12 @@ class TCL(BaseNeuralICA):
                     "pass segments with the labels seen in fit."
                 )
 
+        if sample_weight is not None:
+            sample_weight = np.asarray(sample_weight, dtype=np.float64)
+            if sample_weight.shape != (n_samples,) or not np.all(np.isfinite(sample_weight)):
+                raise ValueError(
+                    f"sample_weight must be {n_samples} finite weights, one per sample of X; "
+                    f"got shape {sample_weight.shape}."
+                )
         _, logits = self._apply64(X)
-        return float(np.mean(logits.argmax(axis=1) == codes))
+        return float(np.average(logits.argmax(axis=1) == codes, weights=sample_weight))

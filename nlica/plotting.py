@@ -27,7 +27,7 @@ def _abs_corr(S_true, S_est):
 
 
 def plot_correlation_matrix(S_true, S_est, *, method="pearson", ax=None, title=None):
-    """Heat map of |correlation| between true and estimated sources, matched.
+    """Heat map of absolute correlations between true and estimated sources, matched.
 
     Columns of the estimate are reordered by the optimal matching, so a perfect recovery
     shows a bright diagonal.
@@ -145,7 +145,7 @@ def plot_mcc_curves(table, *, x, curve, y="mcc", ax=None, title=None, rule=None)
     title : str, default=None
         Plot title.
     rule : str, default=None
-        The MCC rule, written on the plot (e.g. "Pearson vs |s|").
+        The MCC rule, written on the plot (e.g. ``"Pearson vs |s|"``).
 
     Returns
     -------

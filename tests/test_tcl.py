@@ -228,3 +228,22 @@ def test_cuda_matches_cpu():
     mcc_gpu = mean_corr_coef(data.target, gpu.transform(data.X))
     assert mcc_gpu >= 0.9
     assert abs(mcc_cpu - mcc_gpu) < 0.05
+
+
+def test_score_sample_weight_and_pipeline_routing():
+    rng = np.random.default_rng(0)
+    X = rng.laplace(size=(600, 3)) * np.repeat(rng.uniform(0.1, 1, (6, 3)), 100, axis=0)
+    segments = np.repeat(np.arange(6), 100)
+    tcl = TCL(max_iter=50, random_state=0, device="cpu").fit(X, segments=segments)
+    w = np.zeros(600)
+    w[:100] = 1.0
+    first = tcl.score(X[:100], segments=segments[:100])
+    assert tcl.score(X, segments=segments, sample_weight=w) == pytest.approx(first)
+    with pytest.raises(ValueError, match="sample_weight"):
+        tcl.score(X, segments=segments, sample_weight=np.ones(5))
+    with sklearn.config_context(enable_metadata_routing=True):
+        est = TCL(max_iter=50, random_state=0, device="cpu")
+        est.set_fit_request(segments=True, groups=False)
+        est.set_score_request(segments=True, groups=False, sample_weight=True)
+        pipe = make_pipeline(StandardScaler(), est).fit(X, segments=segments)
+        assert 0.0 <= pipe.score(X, segments=segments) <= 1.0
