@@ -9,7 +9,7 @@ negative sample crosses the boundary between two recordings (the runs of
 import numpy as np
 import torch
 
-from .utils.validation import group_runs
+from .utils.validation import check_labels, group_runs
 
 __all__ = [
     "cut_segments",
@@ -94,21 +94,7 @@ def encode_segments(segments, n_samples, *, name="segments"):
     >>> codes.tolist(), classes.tolist()
     ([1, 1, 0, 0], ['a', 'b'])
     """
-    labels = np.asarray(segments)
-    if labels.ndim != 1:
-        raise ValueError(
-            f"{name} must be 1-D with one label per sample; got an array of shape "
-            f"{labels.shape}."
-        )
-    if labels.shape[0] != n_samples:
-        raise ValueError(
-            f"{name} has {labels.shape[0]} entries but X has {n_samples} samples; give one "
-            "label per sample."
-        )
-    if labels.dtype.kind == "f" and not np.all(np.isfinite(labels)):
-        raise ValueError(f"{name} contains NaN or infinity; labels must be finite.")
-    if labels.dtype.kind in "cO" and labels.dtype.kind == "c":
-        raise TypeError(f"{name} has complex dtype; labels must be ints or strings.")
+    labels = check_labels(segments, n_samples, name=name)
     try:
         classes, codes = np.unique(labels, return_inverse=True)
     except TypeError as exc:

@@ -12,6 +12,7 @@ from sklearn.utils.validation import check_array, validate_data
 
 __all__ = [
     "check_groups",
+    "check_labels",
     "check_n_components",
     "validate_X",
     "group_runs",
@@ -191,27 +192,7 @@ def check_groups(groups, n_samples, *, name="groups", min_run_length=1):
     if groups is None:
         runs = np.zeros(n_samples, dtype=np.int64)
     else:
-        if sp.issparse(groups):
-            raise TypeError(f"{name} must be a 1-D array of labels, not a sparse matrix.")
-        labels = np.asarray(groups)
-        if labels.ndim != 1:
-            raise ValueError(
-                f"{name} must be 1-D with one label per sample; got an array of shape "
-                f"{labels.shape}."
-            )
-        if labels.shape[0] != n_samples:
-            raise ValueError(
-                f"{name} has {labels.shape[0]} entries but X has {n_samples} samples; "
-                "give one label per sample."
-            )
-        if labels.dtype.kind == "f" and not np.all(np.isfinite(labels)):
-            raise ValueError(f"{name} contains NaN or infinity; labels must be finite.")
-        if labels.dtype.kind == "O" and any(
-            isinstance(v, float) and not np.isfinite(v) for v in labels
-        ):
-            raise ValueError(f"{name} contains NaN or infinity; labels must be finite.")
-        if labels.dtype.kind == "c":
-            raise TypeError(f"{name} has complex dtype; labels must be ints or strings.")
+        labels = check_labels(groups, n_samples, name=name)
         change = np.ones(n_samples, dtype=bool)
         if n_samples > 1:
             change[1:] = labels[1:] != labels[:-1]
@@ -226,6 +207,59 @@ def check_groups(groups, n_samples, *, name="groups", min_run_length=1):
                 "merge it with its neighbour."
             )
     return runs.astype(np.int64)
+
+
+def check_labels(labels, n_samples, *, name):
+    """Check a 1-D array of per-sample labels (recordings, segments) and return it.
+
+    Parameters
+    ----------
+    labels : array-like of shape (n_samples,)
+        One label (int or str) per sample.
+    n_samples : int
+        Number of samples of ``X``.
+    name : str
+        Name of the argument in error messages.
+
+    Returns
+    -------
+    labels : ndarray of shape (n_samples,)
+        The labels as an array.
+
+    Raises
+    ------
+    ValueError
+        If the array is not 1-D, has the wrong length or holds NaN or infinity.
+    TypeError
+        If it is sparse or complex.
+
+    Examples
+    --------
+    >>> check_labels([0, 0, 1], 3, name="groups").tolist()
+    [0, 0, 1]
+    """
+    if sp.issparse(labels):
+        raise TypeError(f"{name} must be a 1-D array of labels, not a sparse matrix.")
+    labels = np.asarray(labels)
+    if labels.ndim != 1:
+        raise ValueError(
+            f"{name} must be 1-D with one label per sample; got an array of shape "
+            f"{labels.shape}."
+        )
+    if labels.shape[0] != n_samples:
+        raise ValueError(
+            f"{name} has {labels.shape[0]} entries but X has {n_samples} samples; "
+            "give one label per sample."
+        )
+    if labels.dtype.kind == "c":
+        raise TypeError(f"{name} has complex dtype; labels must be ints or strings.")
+    if labels.dtype.kind == "f" and not np.all(np.isfinite(labels)):
+        raise ValueError(f"{name} contains NaN or infinity; labels must be finite.")
+    if labels.dtype.kind == "O" and any(
+        isinstance(v, float) and not np.isfinite(v) for v in labels
+    ):
+        raise ValueError(f"{name} contains NaN or infinity; labels must be finite.")
+    return labels
 
 
 def group_runs(runs):
