@@ -36,10 +36,11 @@ test-gpu: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_fastica.py --json results/bench_fastica.json
+	$(PY) benchmarks/bench_nonlinear.py --json results/bench_nonlinear.json
 
 docs: $(STAMP)
 	$(PY) -m pip install -e ".[docs]"
-	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
+	NLICA_QUICK=$${NLICA_QUICK-1} $(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
