@@ -13,8 +13,9 @@ An estimator fills in four hooks:
 ``_train_config()``
     the :class:`~nlica._training.TrainConfig` from the parameters and ``preset``;
 
-and optionally ``_after_fit(Z, runs, fit_params)`` and ``_encode(module, Z)`` (what
-``transform`` returns for whitened input).
+and optionally ``_after_fit(Z, runs, fit_params)``, ``_encode(module, Z)`` (what
+``transform`` returns for whitened input) and ``_restart_after(module, Z)`` (False ends
+the ``n_init`` restarts early, e.g. once a run is known to be good).
 """
 
 import copy
@@ -68,6 +69,10 @@ class BaseNeuralICA(BaseICA):
         """Return the number of training restarts (``n_init``; ``None`` or absent: 1)."""
         n_init = getattr(self, "n_init", None)
         return 1 if n_init is None else max(1, int(n_init))
+
+    def _restart_after(self, module, Z):
+        """Return whether to train the next of the ``_n_init()`` runs after this one."""
+        return True
 
     def _train_kwargs(self, module):
         """Extra keyword arguments of :func:`~nlica._training.train` (decay/head params)."""
@@ -149,6 +154,8 @@ class BaseNeuralICA(BaseICA):
             final = history[-1]["loss"]
             if best is None or final < best[0]:
                 best = (final, module, history, n_iter)
+            if not self._restart_after(module, Z):
+                break
         _, module, history, n_iter = best
         self.module_ = module
         self.history_ = history

