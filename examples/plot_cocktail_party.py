@@ -1,0 +1,89 @@
+"""
+Cocktail party: separating speech and music, linear and saturating microphones
+==============================================================================
+
+Three 10 s clips (a woman reading, a man reading, a string orchestra) are mixed by a random
+matrix, as if recorded by three microphones. FastICA separates a linear mixture almost
+perfectly. A saturating microphone (``tanh`` after mixing) makes the mixture nonlinear;
+linear ICA then only approximates the sources, while PCL, which uses the temporal
+dependence of audio, recovers them up to a monotone distortion of each.
+
+Scores: the absolute correlation of each source with its matched estimate, and a
+signal-to-distortion ratio (SDR, in dB) after the best scaling of the estimate.
+"""
+
+import os
+import tempfile
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+from scipy.io import wavfile
+
+from nlica import PCL, FastICA
+from nlica.datasets import load_audio_sources
+from nlica.metrics import identifiability_report
+
+quick = bool(os.environ.get("NLICA_QUICK"))
+audio = load_audio_sources()
+S = audio.sources[: 32000 if quick else 160000]
+S = (S - S.mean(0)) / S.std(0)
+rng = np.random.default_rng(0)
+A = rng.uniform(0.3, 1.0, size=(3, 3)) * rng.choice([-1, 1], size=(3, 3))
+
+X_linear = S @ A.T
+# A saturating microphone: each recorded channel goes through tanh.
+X_sat = np.tanh(1.5 * X_linear / X_linear.std(0))
+
+
+def sdr(s, e):
+    """Signal-to-distortion ratio (dB) of estimate ``e`` after the best scaling."""
+    alpha = (s @ e) / (e @ e)
+    return 10 * np.log10((s @ s) / np.sum((s - alpha * e) ** 2))
+
+
+def scores(S_true, S_est):
+    """Per-source |corr| and SDR of the matched estimates."""
+    rep = identifiability_report(S_true, S_est)
+    matched = S_est[:, rep.matching[:, 1]]
+    return np.abs(rep.correlations), np.array(
+        [sdr(S_true[:, i], matched[:, i]) for i in range(S_true.shape[1])])
+
+
+results = {}
+results["FastICA, linear mix"] = FastICA(random_state=0).fit_transform(X_linear)
+results["FastICA, saturating mix"] = FastICA(random_state=0).fit_transform(X_sat)
+pcl = PCL(n_layers=2, random_state=0, max_iter=300 if quick else None)
+results["PCL, saturating mix"] = pcl.fit(X_sat).transform(X_sat)
+
+print(f"{'method and mixture':<26}" + "".join(f"{n:>16}" for n in audio.names))
+for name, S_est in results.items():
+    corr, db = scores(S, S_est)
+    print(f"{name:<26}" + "".join(f"{c:8.3f} {d:5.1f}dB" for c, d in zip(corr, db)))
+
+# %%
+# Listen: the separated clips are written as WAV files.
+out = Path(tempfile.gettempdir()) / "nlica_cocktail"
+out.mkdir(exist_ok=True)
+for name, S_est in results.items():
+    tag = name.replace(", ", "_").replace(" ", "_").lower()
+    for j in range(3):
+        clip = S_est[:, j] / np.abs(S_est[:, j]).max()
+        wavfile.write(out / f"{tag}_{j}.wav", audio.sfreq, (clip * 32767).astype(np.int16))
+print(f"separated clips written to {out}")
+
+# %%
+# The first 50 ms of each source and its estimates (sign and scale aligned).
+fig, axes = plt.subplots(3, 1, figsize=(8, 6), sharex=True)
+t = np.arange(800) / audio.sfreq * 1000
+for i, ax in enumerate(axes):
+    ax.plot(t, S[:800, i], color="k", lw=1.2, label="true")
+    for name, S_est in results.items():
+        rep = identifiability_report(S, S_est)
+        e = S_est[:, rep.matching[i, 1]]
+        e = (e - e.mean()) / e.std() * np.sign(rep.correlations[i])
+        ax.plot(t, e[:800], lw=0.8, alpha=0.8, label=name)
+    ax.set_ylabel(audio.names[i])
+axes[0].legend(fontsize="x-small", ncol=2)
+axes[-1].set_xlabel("time (ms)")
+fig.tight_layout()
