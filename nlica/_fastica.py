@@ -26,6 +26,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from threadpoolctl import threadpool_limits
 
 from .base import BaseICA, resolve_device
+from .utils.validation import column_signs as _column_signs
 
 __all__ = ["FastICA", "fastica_solver"]
 
@@ -508,7 +509,7 @@ class FastICA(BaseICA):
     @staticmethod
     def _finish_whitener(d, u, n_components):
         # Fix eigenvector signs as scikit-learn does, so results do not depend on LAPACK.
-        u = u * np.sign(u[0])
+        u = u * _column_signs(u)
         return (u[:, :n_components] / d[:n_components]).T
 
     # ----------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._training import train
 from .base import BaseICA, resolve_device
 from .utils.validation import check_groups
+from .utils.validation import column_signs as _column_signs
 
 __all__ = ["BaseNeuralICA"]
 
@@ -111,7 +112,7 @@ class BaseNeuralICA(BaseICA):
                 f"{X.shape[1]} (constant or duplicated channels?); whitening would divide by "
                 "zero. Remove the redundant channels, or reduce X with PCA first."
             )
-        u = u * np.sign(u[0])
+        u = u * _column_signs(u)
         self.mean_ = mean
         self.whitening_ = (u / np.sqrt(eig)).T
 

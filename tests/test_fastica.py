@@ -193,3 +193,12 @@ def test_gpu_agrees_with_cpu():
     gpu = gpu_est.fit_transform(X)
     assert gpu_est.device_.type == "cuda"
     np.testing.assert_allclose(cpu, gpu, atol=1e-6)
+
+
+def test_constant_first_channel_with_fewer_components():
+    # A constant first feature makes the first entry of eigenvectors zero; the sign fix
+    # must not zero those eigenvectors (the sources would come out as zeros).
+    S, A, X = _problem()
+    X_const = np.column_stack([np.full(len(X), 3.0), X])
+    S_est = FastICA(n_components=4, random_state=0).fit_transform(X_const)
+    assert mean_corr_coef(S, S_est) > 0.99

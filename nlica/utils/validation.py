@@ -286,6 +286,32 @@ def group_runs(runs):
     return stops - lengths, stops
 
 
+def column_signs(u):
+    """Signs that make the first entry of each column of ``u`` non-negative.
+
+    Fixes the arbitrary sign of eigenvectors as scikit-learn does, except that a zero
+    first entry (a constant first feature) keeps its column instead of zeroing it.
+
+    Parameters
+    ----------
+    u : ndarray of shape (n, k)
+        Eigenvectors in columns.
+
+    Returns
+    -------
+    signs : ndarray of shape (k,)
+        +1 or -1 per column.
+
+    Examples
+    --------
+    >>> column_signs(np.array([[-1.0, 0.0], [0.0, 1.0]])).tolist()
+    [-1.0, 1.0]
+    """
+    signs = np.sign(u[0])
+    signs[signs == 0] = 1.0
+    return signs
+
+
 def check_scalar_in(value, name, allowed):
     """Raise a ValueError naming ``name`` if ``value`` is not one of ``allowed``.
 
