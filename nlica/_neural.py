@@ -34,6 +34,9 @@ __all__ = ["BaseNeuralICA"]
 
 # Rows per chunk in transform: bounds device memory on long recordings.
 _TRANSFORM_BATCH = 65536
+# Largest activation (elements of one layer's output per step) trained with one CPU thread:
+# smaller kernels gain nothing from more threads, and a busy second core slows them badly.
+_SMALL_STEP = 1 << 20
 
 
 class BaseNeuralICA(BaseICA):
@@ -65,6 +68,35 @@ class BaseNeuralICA(BaseICA):
 
     def _train_config(self):  # pragma: no cover - abstract
         raise NotImplementedError
+
+    # The subclass's preset table, {"fast": {...}, "paper": {...}}, read by _setting.
+    _presets = {}
+
+    def _setting(self, name):
+        """Return parameter ``name``, or the preset's value when the parameter is None."""
+        value = getattr(self, name, None)
+        return self._presets[self.preset][name] if value is None else value
+
+    def _given_hidden_sizes(self):
+        """Return ``hidden_layer_sizes`` as a list of ints (None when not given)."""
+        if self.hidden_layer_sizes is None:
+            return None
+        sizes = np.asarray(self.hidden_layer_sizes).reshape(-1)
+        if sizes.size and (sizes.dtype.kind not in "iu" or np.any(sizes < 1)):
+            raise ValueError(
+                "hidden_layer_sizes must be a sequence of positive integers; got "
+                f"{self.hidden_layer_sizes!r}."
+            )
+        return [int(h) for h in sizes]
+
+    @staticmethod
+    def _one_thread_if_small(Z, activations):
+        """Train on one CPU thread when a step's largest activation is small.
+
+        ``_fit_neural`` restores the caller's thread count afterwards.
+        """
+        if Z.device.type == "cpu" and activations <= _SMALL_STEP:
+            torch.set_num_threads(1)
 
     def _n_init(self):
         """Return the number of training restarts (``n_init``; ``None`` or absent: 1)."""
@@ -123,6 +155,14 @@ class BaseNeuralICA(BaseICA):
 
     # -------------------------------------------------------------------- fit
     def _fit_neural(self, X, groups, fit_params):
+        n_threads = torch.get_num_threads()
+        try:
+            return self._fit_neural_body(X, groups, fit_params)
+        finally:
+            # _prepare may lower the thread count for small networks on the CPU.
+            torch.set_num_threads(n_threads)
+
+    def _fit_neural_body(self, X, groups, fit_params):
         self._validate_params()
         X, n_components = self._validate_fit_data(X)
         runs = check_groups(groups, X.shape[0], min_run_length=self._min_run_length)

@@ -43,8 +43,6 @@ _DEGENERATE_CORR = 0.3
 # Seed of the permuted samples drawn by ``score``: scores of different fits on the same
 # data are then computed on the same pairs.
 _SCORE_SEED = 0
-# Largest activation (elements of one layer's output per step) trained with one CPU thread.
-_SMALL_STEP = 1 << 20
 # Rows (or pairs) per chunk in transform and scoring: bounds memory on long recordings.
 _CHUNK = 1 << 16
 
@@ -208,6 +206,8 @@ class PCL(BaseNeuralICA):
     # _min_run_length, a class constant) so that the error can name ``lag``.
     _min_run_length = 1
 
+    _presets = _PRESETS
+
     _parameter_constraints = {
         "n_components": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "n_layers": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -266,19 +266,10 @@ class PCL(BaseNeuralICA):
         self.random_state = random_state
 
     # -------------------------------------------------------------- parameters
-    def _setting(self, name):
-        value = getattr(self, name, None)
-        return _PRESETS[self.preset][name] if value is None else value
-
     def _hidden_sizes(self, n_components):
-        if self.hidden_layer_sizes is not None:
-            sizes = np.asarray(self.hidden_layer_sizes).reshape(-1)
-            if sizes.size and (sizes.dtype.kind not in "iu" or np.any(sizes < 1)):
-                raise ValueError(
-                    "hidden_layer_sizes must be a sequence of positive integers; got "
-                    f"{self.hidden_layer_sizes!r}."
-                )
-            return [int(s) for s in sizes]
+        given = self._given_hidden_sizes()
+        if given is not None:
+            return given
         width = _PRESETS[self.preset]["width"] * n_components
         if self.preset == "paper":
             return [width] * (self.n_layers - 1) + [n_components]
@@ -330,11 +321,7 @@ class PCL(BaseNeuralICA):
         sampler = PairSampler(runs, self.lag, 1, generator)
         sampler.batch_size = min(int(self._setting("batch_size")), sampler.n_pairs)
         widest = max([Z.shape[1], self.n_components_, *self._hidden_sizes(self.n_components_)])
-        if Z.device.type == "cpu" and 3 * sampler.batch_size * 2 * widest <= _SMALL_STEP:
-            # A step of a small network is a few hundred tiny kernels: intra-op threads
-            # cannot speed them up, and on a busy machine their synchronisation slows
-            # training down several-fold. fit restores the thread count.
-            torch.set_num_threads(1)
+        self._one_thread_if_small(Z, 3 * sampler.batch_size * 2 * widest)
 
         def batch_fn():
             t, t_lag, t_neg = sampler.sample(negatives=True)
@@ -428,12 +415,7 @@ class PCL(BaseNeuralICA):
         self : PCL
             The fitted estimator.
         """
-        n_threads = torch.get_num_threads()
-        try:
-            return self._fit_neural(X, groups, {})
-        finally:
-            # _prepare may lower the thread count for small networks on the CPU.
-            torch.set_num_threads(n_threads)
+        return self._fit_neural(X, groups, {})
 
     def fit_transform(self, X, y=None, *, groups=None):
         """Fit the model and return the features ``h(X)``.

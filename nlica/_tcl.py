@@ -28,9 +28,6 @@ _AUTO_MIN_SEGMENTS = 16
 
 # Rows per chunk when features are computed on the whole training set.
 _CHUNK = 65536
-# Below this many activations per layer and step, CPU training runs on one thread: the
-# kernels are too small to gain from more, and a busy second core makes them much slower.
-_SMALL_STEP = 1 << 20
 
 _PRESETS = {
     "fast": {
@@ -266,6 +263,8 @@ class TCL(BaseNeuralICA):
     ((512, 3), 8)
     """
 
+    _presets = _PRESETS
+
     _parameter_constraints = {
         "n_components": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "n_layers": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -327,22 +326,13 @@ class TCL(BaseNeuralICA):
         self.ica_max_iter = ica_max_iter
 
     # ------------------------------------------------------------------ settings
-    def _setting(self, name):
-        value = getattr(self, name)
-        return _PRESETS[self.preset][name] if value is None else value
-
     def _n_init(self):
         return int(self._setting("n_init"))
 
     def _hidden_sizes(self, n_components):
-        if self.hidden_layer_sizes is not None:
-            sizes = np.asarray(self.hidden_layer_sizes).reshape(-1)
-            if sizes.size and (sizes.dtype.kind not in "iu" or np.any(sizes < 1)):
-                raise ValueError(
-                    "hidden_layer_sizes must hold positive integers; got "
-                    f"{self.hidden_layer_sizes!r}."
-                )
-            return [int(h) for h in sizes]
+        given = self._given_hidden_sizes()
+        if given is not None:
+            return given
         preset = _PRESETS[self.preset]
         width = max(preset["min_width"], preset["width_factor"] * n_components)
         return [width] * (self.n_layers - 1)
@@ -374,12 +364,7 @@ class TCL(BaseNeuralICA):
         self : TCL
             The fitted estimator.
         """
-        n_threads = torch.get_num_threads()
-        try:
-            return self._fit_neural(X, groups, {"segments": segments})
-        finally:
-            # _prepare may lower the thread count for small networks on the CPU.
-            torch.set_num_threads(n_threads)
+        return self._fit_neural(X, groups, {"segments": segments})
 
     def _check_fit_params(self, X, runs, n_components, fit_params):
         n_samples = X.shape[0]
@@ -418,11 +403,7 @@ class TCL(BaseNeuralICA):
         labels = torch.as_tensor(fit_params["codes"], device=Z.device)
         batch = min(int(self._setting("batch_size")), Z.shape[0])
         widest = max([Z.shape[1], self.n_components_, *self._hidden_sizes(self.n_components_)])
-        if Z.device.type == "cpu" and batch * 2 * widest <= _SMALL_STEP:
-            # A step of a small network is a few hundred tiny kernels: intra-op threads
-            # cannot speed them up, and on a busy machine their synchronisation slows
-            # training down several-fold. fit restores the thread count.
-            torch.set_num_threads(1)
+        self._one_thread_if_small(Z, batch * 2 * widest)
         sampler = UniformSampler(Z.shape[0], batch, generator)
 
         def batch_fn():
