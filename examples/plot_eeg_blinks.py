@@ -17,6 +17,7 @@ from scipy.stats import kurtosis
 
 from nlica import FastICA
 from nlica.datasets import load_eeglab_sample
+from nlica.plotting import plot_components
 
 eeg = load_eeglab_sample()
 X, names, sfreq = eeg.data, eeg.ch_names, eeg.sfreq
@@ -41,6 +42,10 @@ corr = np.abs(np.corrcoef(S, ref, rowvar=False)[: S.shape[1], S.shape[1]:])
 blink = int(np.argmax(kurt * corr.mean(axis=1)))
 print(f"blink component: {blink}  kurtosis {kurt[blink]:.1f}  "
       f"|r| with FPz {corr[blink, 0]:.2f}, with EOG1 {corr[blink, 1]:.2f}")
+
+# The blink component's weights over the channels: largest at the front (FPz, EOG1, F3).
+plot_components(ica.mixing_, names, components=[blink])
+plt.tight_layout()
 
 # %%
 # Remove it and compare

@@ -4,7 +4,7 @@ import numpy as np
 
 from .metrics import mean_corr_coef
 
-__all__ = ["plot_sources", "plot_correlation_matrix", "plot_mcc_curves"]
+__all__ = ["plot_sources", "plot_correlation_matrix", "plot_mcc_curves", "plot_components"]
 
 
 def _plt():
@@ -174,3 +174,55 @@ def plot_mcc_curves(table, *, x, curve, y="mcc", ax=None, title=None, rule=None)
     if title:
         ax.set_title(title)
     return ax
+
+
+def plot_components(mixing, ch_names, components=None, *, axes=None, sort=False):
+    """Bar plot of each component's weights over channels (an EEG map without a scalp).
+
+    Parameters
+    ----------
+    mixing : array-like of shape (n_channels, n_components)
+        How much each component contributes to each channel, e.g. ``FastICA.mixing_``.
+    ch_names : list of str
+        Channel names, one per row of ``mixing``.
+    components : list of int, default=None
+        Components to show; all when None.
+    axes : array of matplotlib Axes, default=None
+        One axis per component; a new figure when None.
+    sort : bool, default=False
+        Order channels by absolute weight (largest first) instead of as given.
+
+    Returns
+    -------
+    axes : ndarray of matplotlib Axes
+        The axes drawn on.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> axes = plot_components(np.eye(3), ["Fz", "Cz", "Pz"], components=[0, 2])
+    >>> len(axes)
+    2
+    """
+    plt = _plt()
+    mixing = np.asarray(mixing, dtype=float)
+    if mixing.ndim != 2 or mixing.shape[0] != len(ch_names):
+        raise ValueError(
+            f"mixing must have one row per channel ({len(ch_names)} names); got shape "
+            f"{mixing.shape}."
+        )
+    components = list(range(mixing.shape[1])) if components is None else list(components)
+    if axes is None:
+        _, axes = plt.subplots(len(components), 1, figsize=(max(6, 0.25 * len(ch_names)),
+                                                            1.6 * len(components) + 0.6),
+                               squeeze=False)
+        axes = axes[:, 0]
+    for ax, c in zip(axes, components):
+        w = mixing[:, c]
+        order = np.argsort(-np.abs(w)) if sort else np.arange(len(w))
+        ax.bar(range(len(w)), w[order], color=np.where(w[order] >= 0, "C3", "C0"))
+        ax.set_xticks(range(len(w)))
+        ax.set_xticklabels([ch_names[i] for i in order], rotation=90, fontsize="x-small")
+        ax.set_ylabel(f"IC {c}")
+        ax.axhline(0, color="k", lw=0.5)
+    return np.asarray(axes)
