@@ -148,10 +148,28 @@ class BaseNeuralICA(BaseICA):
         self.mean_ = mean
         self.whitening_ = (u / np.sqrt(eig)).T
 
-    def _whitened_tensor(self, X, device):
+    def _whitened_tensor(self, X, device, dtype=torch.float32):
         Z = (np.asarray(X, dtype=np.float64) - self.mean_) @ self.whitening_.T
         # torch.tensor copies: the caller's array is never shared with the model.
-        return torch.tensor(Z, dtype=torch.float32, device=device)
+        return torch.tensor(Z, dtype=dtype, device=device)
+
+    def _net64(self):
+        """Return a float64 copy of the trained module, in eval mode."""
+        return copy.deepcopy(self.module_).to(torch.float64).eval()
+
+    def _whitened_blocks64(self, X=None, Z=None):
+        """Yield float64 blocks of whitened ``X`` (or of the whitened tensor ``Z``).
+
+        In float64 each row's result does not depend on the rows batched with it (float32
+        kernels round differently by batch size), which keeps transforms row-independent.
+        """
+        n = X.shape[0] if Z is None else Z.shape[0]
+        for start in range(0, n, _TRANSFORM_BATCH):
+            if Z is None:
+                yield self._whitened_tensor(X[start : start + _TRANSFORM_BATCH], self.device_,
+                                            dtype=torch.float64)
+            else:
+                yield Z[start : start + _TRANSFORM_BATCH].to(torch.float64)
 
     # -------------------------------------------------------------------- fit
     def _fit_neural(self, X, groups, fit_params):

@@ -7,7 +7,6 @@ temporally dependent, non-Gaussian sources, ``h_i(x)`` recovers ``s_i`` up to a
 component-wise invertible transform; no ICA step follows.
 """
 
-import copy
 import numbers
 
 import numpy as np
@@ -370,27 +369,14 @@ class PCL(BaseNeuralICA):
         h = self._apply64(net, Z=Z)
         self.discriminator_accuracy_ = _pair_accuracy(net, h, runs, self.lag)
 
-    def _net64(self):
-        """Return a float64 copy of the trained network, in eval mode."""
-        return copy.deepcopy(self.module_).to(torch.float64).eval()
-
     def _apply64(self, net, X=None, *, Z=None):
         """Features ``h`` of ``X`` (or of whitened ``Z``) in float64 on ``device_``.
 
         In float64 each row's features do not depend on the rows batched with it
         (float32 kernels round differently by batch size).
         """
-        n = X.shape[0] if Z is None else Z.shape[0]
-        out = []
         with torch.no_grad():
-            for start in range(0, n, _CHUNK):
-                if Z is None:
-                    block = (np.asarray(X[start : start + _CHUNK], dtype=np.float64)
-                             - self.mean_) @ self.whitening_.T
-                    block = torch.tensor(block, dtype=torch.float64, device=self.device_)
-                else:
-                    block = Z[start : start + _CHUNK].to(torch.float64)
-                out.append(net.features(block))
+            out = [net.features(block) for block in self._whitened_blocks64(X, Z)]
         if not out:
             return torch.empty((0, self.n_components_), dtype=torch.float64,
                                device=self.device_)

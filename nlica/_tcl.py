@@ -1,6 +1,5 @@
 """Time-contrastive learning (Hyvärinen & Morioka, NeurIPS 2016)."""
 
-import copy
 import numbers
 import warnings
 
@@ -25,9 +24,6 @@ __all__ = ["TCL"]
 # at least _AUTO_MIN_SEGMENTS segments.
 _PAPER_SEGMENT_LENGTH = 512
 _AUTO_MIN_SEGMENTS = 16
-
-# Rows per chunk when features are computed on the whole training set.
-_CHUNK = 65536
 
 _PRESETS = {
     "fast": {
@@ -473,18 +469,10 @@ class TCL(BaseNeuralICA):
         A float64 copy of the network is applied, so each row's result does not depend on
         the rows it is batched with (float32 kernels round differently by batch size).
         """
-        net = copy.deepcopy(self.module_).to(torch.float64)
-        device = self.device_
-        n = X.shape[0] if Z is None else Z.shape[0]
+        net = self._net64()
         feats, logits = [], []
         with torch.no_grad():
-            for start in range(0, n, _CHUNK):
-                if Z is None:
-                    block = (np.asarray(X[start : start + _CHUNK], dtype=np.float64)
-                             - self.mean_) @ self.whitening_.T
-                    block = torch.tensor(block, dtype=torch.float64, device=device)
-                else:
-                    block = Z[start : start + _CHUNK].to(torch.float64)
+            for block in self._whitened_blocks64(X, Z):
                 h = net.encoder(block)
                 feats.append(h.cpu().numpy())
                 logits.append(net.logits(h).cpu().numpy())
