@@ -19,10 +19,12 @@ the ``n_init`` restarts early, e.g. once a run is known to be good).
 """
 
 import copy
+import numbers
 
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._training import train
@@ -32,8 +34,60 @@ from .utils.validation import column_signs as _column_signs
 
 __all__ = ["BaseNeuralICA"]
 
-# Rows per chunk in transform: bounds device memory on long recordings.
+# Rows per chunk in transform and in the whitening statistics: bounds memory on long
+# recordings.
 _TRANSFORM_BATCH = 65536
+
+# Training parameters every neural estimator has (merged into its _parameter_constraints).
+TRAINING_CONSTRAINTS = {
+    "clip_grad_norm": [Interval(numbers.Real, 0.0, None, closed="neither"), None],
+    "precision": [StrOptions({"float32", "bf16"})],
+    "compile": ["boolean"],
+    "memory_budget": [Interval(numbers.Real, 0.0, None, closed="neither"), None],
+}
+
+
+def _row_chunks(X):
+    """Yield float64 copies of consecutive row blocks of ``X`` (which may be a memmap)."""
+    for start in range(0, X.shape[0], _TRANSFORM_BATCH):
+        # np.array copies even float64 input: callers modify the block in place.
+        yield np.array(X[start : start + _TRANSFORM_BATCH], dtype=np.float64)
+
+
+def _mean_cov(X):
+    """Column means and covariance of ``X`` in float64, one row block in memory at a time."""
+    mean = np.zeros(X.shape[1])
+    for block in _row_chunks(X):
+        mean += block.sum(axis=0)
+    mean /= X.shape[0]
+    cov = np.zeros((X.shape[1], X.shape[1]))
+    for block in _row_chunks(X):
+        block -= mean
+        cov += block.T @ block
+    return mean, cov / X.shape[0]
+
+
+class _StreamedRows:
+    """Whitened rows of ``X`` made on demand: the training data when X exceeds the budget.
+
+    Indexing (with a tensor of indices or a slice) reads only those rows of ``X`` (a
+    ``numpy.memmap`` stays on disk), whitens them and returns a tensor on ``device``, so it
+    stands in for the whitened tensor in the estimators' samplers.
+    """
+
+    def __init__(self, X, convert, device):
+        self._X = X
+        self._convert = convert
+        self.shape = tuple(X.shape)
+        self.device = torch.device(device)
+
+    def __len__(self):
+        return self.shape[0]
+
+    def __getitem__(self, index):
+        if isinstance(index, torch.Tensor):
+            index = index.cpu().numpy()
+        return self._convert(self._X[index])
 # Largest activation (elements of one layer's output per step) trained with one CPU thread:
 # smaller kernels gain nothing from more threads, and a busy second core slows them badly.
 _SMALL_STEP = 1 << 20
@@ -119,11 +173,13 @@ class BaseNeuralICA(BaseICA):
 
     # ------------------------------------------------------------ preprocessing
     def _fit_whitener(self, X):
-        """PCA-whiten (float64); stores ``mean_`` and ``whitening_``."""
-        mean = X.mean(axis=0, dtype=np.float64)
-        Xc = X.astype(np.float64) - mean
+        """PCA-whiten (float64); stores ``mean_`` and ``whitening_``.
+
+        The statistics are accumulated over row blocks, so a memmap X is never copied whole.
+        """
+        mean, cov = _mean_cov(X)
         if not self._whiten_input:
-            std = Xc.std(axis=0)
+            std = np.sqrt(np.diag(cov))
             if np.any(std == 0):
                 bad = np.flatnonzero(std == 0).tolist()
                 raise ValueError(
@@ -132,7 +188,6 @@ class BaseNeuralICA(BaseICA):
             self.mean_ = mean
             self.whitening_ = np.diag(1.0 / std)
             return
-        cov = Xc.T @ Xc / X.shape[0]
         eig, u = np.linalg.eigh(cov)
         order = np.argsort(eig)[::-1]
         eig, u = eig[order], u[:, order]
@@ -152,6 +207,17 @@ class BaseNeuralICA(BaseICA):
         Z = (np.asarray(X, dtype=np.float64) - self.mean_) @ self.whitening_.T
         # torch.tensor copies: the caller's array is never shared with the model.
         return torch.tensor(Z, dtype=dtype, device=device)
+
+    def _training_data(self, X, device):
+        """The whitened training data: a tensor on ``device``, or rows whitened on demand.
+
+        When the float32 copy would exceed ``memory_budget`` MiB, batches are read from
+        ``X`` itself (e.g. a ``numpy.memmap``) instead, whitened and moved each step.
+        """
+        budget = getattr(self, "memory_budget", None)
+        if budget is None or X.shape[0] * X.shape[1] * 4 <= budget * 2**20:
+            return self._whitened_tensor(X, device)
+        return _StreamedRows(X, lambda rows: self._whitened_tensor(rows, device), device)
 
     def _net64(self):
         """Return a float64 copy of the trained module, in eval mode."""
@@ -187,13 +253,16 @@ class BaseNeuralICA(BaseICA):
         device = resolve_device(self.device)
         self._check_fit_params(X, runs, n_components, fit_params)
         self._fit_whitener(X)
-        Z = self._whitened_tensor(X, device)
+        Z = self._training_data(X, device)
         self.n_components_ = n_components
         self.device_ = device
 
         rng = check_random_state(self.random_state)
         seeds = rng.randint(0, 2**31 - 1, size=self._n_init())
         config = self._train_config()
+        config.clip_grad_norm = self.clip_grad_norm
+        config.precision = self.precision
+        config.compile = bool(self.compile)
         best = None
         for seed in seeds:
             seed = int(seed)

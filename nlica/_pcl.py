@@ -14,7 +14,7 @@ import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
-from ._neural import BaseNeuralICA
+from ._neural import TRAINING_CONSTRAINTS, BaseNeuralICA
 from ._training import TrainConfig
 from .losses import pcl_logits, pcl_loss
 from .nn.modules import MaxoutMLP
@@ -44,6 +44,8 @@ _DEGENERATE_CORR = 0.3
 _SCORE_SEED = 0
 # Rows (or pairs) per chunk in transform and scoring: bounds memory on long recordings.
 _CHUNK = 1 << 16
+# Pairs sampled for discriminator_accuracy_ at the end of fit (standard error < 0.002).
+_FIT_SCORE_PAIRS = 1 << 16
 
 
 class _PCLNet(nn.Module):
@@ -140,6 +142,19 @@ class PCL(BaseNeuralICA):
     callbacks : list of callable, default=None
         Called as ``cb(record)`` every 100 steps with the training record; returning True
         stops training.
+    clip_grad_norm : float or None, default=None
+        Clip the gradient's global norm to this value before each step (a guard against
+        rare exploding steps with large learning rates); ``None`` does not clip.
+    precision : {"float32", "bf16"}, default="float32"
+        ``"bf16"`` trains under bfloat16 autocast (faster on recent GPUs; weights and
+        ``transform`` stay float32).
+    compile : bool, default=False
+        Compile the training step with :func:`torch.compile` (pays off on long GPU runs;
+        compiling takes seconds to a minute).
+    memory_budget : float or None, default=1024
+        Largest whitened float32 copy of ``X``, in MiB, held in memory for training. A
+        larger ``X`` (for example a :class:`numpy.memmap`) is not copied: each batch is
+        read from it, whitened and moved to the device. ``None``: always copy.
     random_state : int, RandomState instance or None, default=None
         Seed of the weights and of every sampled batch. With an int, fits on the CPU are
         reproducible bit for bit; the global torch RNG is left untouched.
@@ -225,6 +240,7 @@ class PCL(BaseNeuralICA):
         "verbose": ["verbose"],
         "callbacks": [list, None],
         "random_state": ["random_state"],
+        **TRAINING_CONSTRAINTS,
     }
 
     def __init__(
@@ -246,6 +262,10 @@ class PCL(BaseNeuralICA):
         verbose=0,
         callbacks=None,
         random_state=None,
+        clip_grad_norm=None,
+        precision="float32",
+        compile=False,
+        memory_budget=1024,
     ):
         self.n_components = n_components
         self.n_layers = n_layers
@@ -263,6 +283,10 @@ class PCL(BaseNeuralICA):
         self.verbose = verbose
         self.callbacks = callbacks
         self.random_state = random_state
+        self.clip_grad_norm = clip_grad_norm
+        self.precision = precision
+        self.compile = compile
+        self.memory_budget = memory_budget
 
     # -------------------------------------------------------------- parameters
     def _hidden_sizes(self, n_components):
@@ -366,8 +390,10 @@ class PCL(BaseNeuralICA):
         self.module_.project()
         _recalibrate_batchnorm(self.module_.features, Z)
         net = self._net64()
-        h = self._apply64(net, Z=Z)
-        self.discriminator_accuracy_ = _pair_accuracy(net, h, runs, self.lag)
+        # Features of the sampled pairs only: bounded memory on long (memmapped) recordings.
+        self.discriminator_accuracy_ = _pair_accuracy(
+            net, lambda idx: net.features(Z[idx].to(torch.float64)), runs, self.lag,
+            max_pairs=_FIT_SCORE_PAIRS)
 
     def _apply64(self, net, X=None, *, Z=None):
         """Features ``h`` of ``X`` (or of whitened ``Z``) in float64 on ``device_``.
@@ -464,7 +490,8 @@ class PCL(BaseNeuralICA):
                 )
             sample_weight = torch.tensor(sample_weight, device=self.device_)
         net = self._net64()
-        return _pair_accuracy(net, self._apply64(net, X), runs, self.lag, sample_weight)
+        h = self._apply64(net, X)
+        return _pair_accuracy(net, h.__getitem__, runs, self.lag, sample_weight)
 
     def transform(self, X):
         """Return the features ``h(X)``: the estimated sources.
@@ -520,25 +547,29 @@ def _recalibrate_batchnorm(features, Z, chunk=_CHUNK):
         norm.running_var.copy_(var.to(norm.running_var.dtype))
 
 
-def _pair_accuracy(module, h, runs, lag, sample_weight=None):
-    """Discriminator accuracy on as many sampled real and permuted pairs as ``h`` has pairs.
+def _pair_accuracy(module, features, runs, lag, sample_weight=None, max_pairs=None):
+    """Discriminator accuracy on sampled real and permuted pairs.
 
-    Pairs and permuted samples are drawn (with replacement) from a generator with a fixed
-    seed, so the score is deterministic for given data. ``sample_weight`` (a tensor)
-    weighs each pair by the weight of its current sample ``t``.
+    As many pairs as the data holds (at most ``max_pairs``) are drawn with replacement
+    from a generator with a fixed seed, so the score is deterministic for given data.
+    ``features(idx)`` returns the float64 features of the samples ``idx`` (an index
+    tensor). ``sample_weight`` (a tensor) weighs each pair by the weight of its current
+    sample ``t``.
     """
-    generator = torch.Generator(device=h.device)
+    device = next(module.parameters()).device
+    generator = torch.Generator(device=device)
     generator.manual_seed(_SCORE_SEED)
     sampler = PairSampler(runs, lag, 1, generator)
-    correct = torch.zeros((), dtype=torch.float64, device=h.device)
-    total = torch.zeros((), dtype=torch.float64, device=h.device)
+    n_pairs = sampler.n_pairs if max_pairs is None else min(sampler.n_pairs, max_pairs)
+    correct = torch.zeros((), dtype=torch.float64, device=device)
+    total = torch.zeros((), dtype=torch.float64, device=device)
     with torch.no_grad():
-        for start in range(0, sampler.n_pairs, _CHUNK):
-            sampler.batch_size = min(_CHUNK, sampler.n_pairs - start)
+        for start in range(0, n_pairs, _CHUNK):
+            sampler.batch_size = min(_CHUNK, n_pairs - start)
             t, t_lag, t_neg = sampler.sample(negatives=True)
-            h_t = h[t]
-            right = ((module.logits(h_t, h[t_lag]) > 0).double()
-                     + (module.logits(h_t, h[t_neg]) < 0).double())
+            h_t, h_lag, h_neg = features(torch.cat([t, t_lag, t_neg])).chunk(3)
+            right = ((module.logits(h_t, h_lag) > 0).double()
+                     + (module.logits(h_t, h_neg) < 0).double())
             w = (torch.ones_like(right) if sample_weight is None
                  else sample_weight[t].to(right.dtype))
             correct += (w * right).sum() / 2

@@ -18,7 +18,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._neural import BaseNeuralICA
+from ._neural import TRAINING_CONSTRAINTS, BaseNeuralICA
 from ._training import TrainConfig
 from .losses import bernoulli_nll, gaussian_nll, laplace_kl, normal_kl
 from .nn.vae import ConvDecoder, ConvEncoder, MLPDecoder, MLPEncoder, SlowVAEModule
@@ -119,6 +119,19 @@ class SlowVAE(BaseNeuralICA):
         0 silent, 1 a log line per interval, 2 a progress bar.
     callbacks : list of callable, default=None
         Called with each history record; returning True stops training.
+    clip_grad_norm : float or None, default=None
+        Clip the gradient's global norm to this value before each step (a guard against
+        rare exploding steps with large learning rates); ``None`` does not clip.
+    precision : {"float32", "bf16"}, default="float32"
+        ``"bf16"`` trains under bfloat16 autocast (faster on recent GPUs; weights and
+        ``transform`` stay float32).
+    compile : bool, default=False
+        Compile the training step with :func:`torch.compile` (pays off on long GPU runs;
+        compiling takes seconds to a minute).
+    memory_budget : float or None, default=1024
+        Largest whitened float32 copy of ``X``, in MiB, held in memory for training. A
+        larger ``X`` (for example a :class:`numpy.memmap`) is not copied: each batch is
+        read from it, whitened and moved to the device. ``None``: always copy.
     random_state : int, RandomState instance or None, default=None
         Seed of the weights and of every sampling step.
 
@@ -191,6 +204,7 @@ class SlowVAE(BaseNeuralICA):
         "verbose": ["verbose"],
         "callbacks": [list, None],
         "random_state": ["random_state"],
+        **TRAINING_CONSTRAINTS,
     }
 
     def __init__(
@@ -220,6 +234,10 @@ class SlowVAE(BaseNeuralICA):
         verbose=0,
         callbacks=None,
         random_state=None,
+        clip_grad_norm=None,
+        precision="float32",
+        compile=False,
+        memory_budget=1024,
     ):
         self.n_components = n_components
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -245,6 +263,10 @@ class SlowVAE(BaseNeuralICA):
         self.verbose = verbose
         self.callbacks = callbacks
         self.random_state = random_state
+        self.clip_grad_norm = clip_grad_norm
+        self.precision = precision
+        self.compile = compile
+        self.memory_budget = memory_budget
 
     # ------------------------------------------------------------------ helpers
     def _is_image(self):

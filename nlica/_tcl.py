@@ -11,7 +11,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
 from ._fastica import FastICA
-from ._neural import BaseNeuralICA
+from ._neural import TRAINING_CONSTRAINTS, BaseNeuralICA
 from ._training import TrainConfig
 from .losses import tcl_loss
 from .nn.modules import MaxoutMLP
@@ -185,6 +185,19 @@ class TCL(BaseNeuralICA):
         0 silent, 1 a log line every 100 steps, 2 a progress bar (needs tqdm).
     callbacks : list of callable, default=None
         Each called with the record of every logging interval; returning True stops.
+    clip_grad_norm : float or None, default=None
+        Clip the gradient's global norm to this value before each step (a guard against
+        rare exploding steps with large learning rates); ``None`` does not clip.
+    precision : {"float32", "bf16"}, default="float32"
+        ``"bf16"`` trains under bfloat16 autocast (faster on recent GPUs; weights and
+        ``transform`` stay float32).
+    compile : bool, default=False
+        Compile the training step with :func:`torch.compile` (pays off on long GPU runs;
+        compiling takes seconds to a minute).
+    memory_budget : float or None, default=1024
+        Largest whitened float32 copy of ``X``, in MiB, held in memory for training. A
+        larger ``X`` (for example a :class:`numpy.memmap`) is not copied: each batch is
+        read from it, whitened and moved to the device. ``None``: always copy.
     random_state : int, RandomState instance or None, default=None
         Seeds the weights, the batches and the linear ICA. Same seed, same CPU result.
     ica_max_iter : int, default=1000
@@ -279,6 +292,7 @@ class TCL(BaseNeuralICA):
         "verbose": ["verbose"],
         "callbacks": [list, None],
         "random_state": ["random_state"],
+        **TRAINING_CONSTRAINTS,
         "ica_max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
     }
 
@@ -301,6 +315,10 @@ class TCL(BaseNeuralICA):
         verbose=0,
         callbacks=None,
         random_state=None,
+        clip_grad_norm=None,
+        precision="float32",
+        compile=False,
+        memory_budget=1024,
         ica_max_iter=1000,
     ):
         self.n_components = n_components
@@ -319,6 +337,10 @@ class TCL(BaseNeuralICA):
         self.verbose = verbose
         self.callbacks = callbacks
         self.random_state = random_state
+        self.clip_grad_norm = clip_grad_norm
+        self.precision = precision
+        self.compile = compile
+        self.memory_budget = memory_budget
         self.ica_max_iter = ica_max_iter
 
     # ------------------------------------------------------------------ settings
@@ -453,8 +475,8 @@ class TCL(BaseNeuralICA):
                 ConvergenceWarning,
                 stacklevel=4,
             )
-        H, logits = self._apply64(None, Z=Z)
-        self.classifier_accuracy_ = float(np.mean(logits.argmax(axis=1) == fit_params["codes"]))
+        H, predicted = self._apply64(None, Z=Z)
+        self.classifier_accuracy_ = float(np.mean(predicted == fit_params["codes"]))
         # A seed for the ICA from the same stream as the network seeds, after them.
         seed = check_random_state(self.random_state).randint(
             0, 2**31 - 1, size=self._n_init() + 1)[-1]
@@ -464,21 +486,22 @@ class TCL(BaseNeuralICA):
         ).fit(H)
 
     def _apply64(self, X, *, Z=None):
-        """Features and segment logits of ``X`` (or of whitened ``Z``) as float64 arrays.
+        """Features (float64) and predicted segment codes of ``X`` (or of whitened ``Z``).
 
         A float64 copy of the network is applied, so each row's result does not depend on
-        the rows it is batched with (float32 kernels round differently by batch size).
+        the rows it is batched with (float32 kernels round differently by batch size). Only
+        the winning segment of each row is kept, not its n_segments logits.
         """
         net = self._net64()
-        feats, logits = [], []
+        feats, predicted = [], []
         with torch.no_grad():
             for block in self._whitened_blocks64(X, Z):
                 h = net.encoder(block)
                 feats.append(h.cpu().numpy())
-                logits.append(net.logits(h).cpu().numpy())
+                predicted.append(net.logits(h).argmax(dim=1).cpu().numpy())
         if not feats:
-            return np.empty((0, self.n_components_)), np.empty((0, self.n_segments_))
-        return np.concatenate(feats), np.concatenate(logits)
+            return np.empty((0, self.n_components_)), np.empty(0, dtype=np.int64)
+        return np.concatenate(feats), np.concatenate(predicted)
 
     # ---------------------------------------------------------------- transform
     def transform(self, X, ica=True):
@@ -577,5 +600,5 @@ class TCL(BaseNeuralICA):
                     f"sample_weight must be {n_samples} finite weights, one per sample of X; "
                     f"got shape {sample_weight.shape}."
                 )
-        _, logits = self._apply64(X)
-        return float(np.average(logits.argmax(axis=1) == codes, weights=sample_weight))
+        _, predicted = self._apply64(X)
+        return float(np.average(predicted == codes, weights=sample_weight))

@@ -68,6 +68,12 @@ class TrainConfig:
         Each called as ``cb(record)`` after every interval; returning True stops training.
     frozen_steps : int
         Steps at the start during which only ``head_params`` are trained.
+    precision : {"float32", "bf16"}
+        ``"bf16"`` runs the forward pass and loss under bfloat16 autocast (weights, their
+        gradients and the optimiser stay float32).
+    compile : bool
+        Compile the forward pass and loss with :func:`torch.compile` (the first steps are
+        slow while it compiles; worth it for long GPU runs).
 
     Examples
     --------
@@ -92,6 +98,35 @@ class TrainConfig:
     verbose: int = 0
     callbacks: list = field(default_factory=list)
     frozen_steps: int = 0
+    precision: str = "float32"
+    compile: bool = False
+
+
+# Extra keyword arguments of torch.compile (tests use the "eager" backend: no C compiler).
+_COMPILE_KWARGS = {}
+
+
+def _forward(module, loss_fn, config):
+    """Return ``batch -> (loss, metrics)`` with the configured precision and compilation."""
+
+    def forward(batch):
+        return loss_fn(module, batch)
+
+    if config.compile:
+        forward = torch.compile(forward, **_COMPILE_KWARGS)
+    if config.precision == "float32":
+        return forward
+    if config.precision != "bf16":
+        raise ValueError(f"precision must be 'float32' or 'bf16'; got {config.precision!r}.")
+    device_type = next(module.parameters()).device.type
+
+    def autocast_forward(batch):
+        with torch.autocast(device_type, dtype=torch.bfloat16):
+            loss, metrics = forward(batch)
+        # The loss is read and accumulated in float32 whatever autocast chose.
+        return loss.float(), {k: v.float() for k, v in metrics.items()}
+
+    return autocast_forward
 
 
 def _lr_factor(step, config):
@@ -192,13 +227,14 @@ def train(module, loss_fn, batch_fn, config, *, decay_params=None, head_params=N
     stale = 0
     start_time = time.perf_counter()
     bar = _progress(config, name)
+    forward = _forward(module, loss_fn, config)
     step = 0
     try:
         for step in range(config.max_iter):
             factor = _lr_factor(step, config)
             for g in optimizer.param_groups:
                 g["lr"] = config.learning_rate * factor
-            loss, metrics = loss_fn(module, batch_fn())
+            loss, metrics = forward(batch_fn())
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if head_ids is not None and step < config.frozen_steps:

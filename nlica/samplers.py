@@ -181,19 +181,25 @@ class PairSampler:
         self.batch_size = int(batch_size)
         self.generator = generator
         device = generator.device
+        # Per-recording bookkeeping only (not per sample): pair number k of the whole
+        # series is found by a search over the recordings' cumulative pair counts.
         starts, stops = group_runs(runs)
-        t = np.arange(self.lag, runs.shape[0])
-        valid = t[runs[t] == runs[t - self.lag]]
-        self.n_pairs = int(valid.shape[0])
+        lengths = stops - starts
+        pairs = np.maximum(lengths - self.lag, 0)
+        keep = pairs > 0
+        starts, lengths, pairs = starts[keep], lengths[keep], pairs[keep]
+        self.n_pairs = int(pairs.sum())
         if self.n_pairs == 0:
             raise ValueError(
                 f"no (t, t-{self.lag}) pair lies within one recording: every recording needs "
                 f"more than lag={self.lag} samples."
             )
-        self._t = torch.as_tensor(valid, device=device)
-        run_of = runs[valid]
-        self._start = torch.as_tensor(starts[run_of], device=device)
-        self._length = torch.as_tensor(stops[run_of] - starts[run_of], device=device)
+        ends = np.cumsum(pairs)
+        self._ends = torch.as_tensor(ends, device=device)
+        # First pair's current time of each recording, shifted by the pairs before it.
+        self._offset = torch.as_tensor(starts + self.lag - (ends - pairs), device=device)
+        self._start = torch.as_tensor(starts, device=device)
+        self._length = torch.as_tensor(lengths, device=device)
 
     def sample(self, negatives=False):
         """Return a batch of pairs, and negatives if asked.
@@ -214,11 +220,12 @@ class PairSampler:
         device = self.generator.device
         pos = torch.randint(self.n_pairs, (self.batch_size,), generator=self.generator,
                             device=device)
-        t = self._t[pos]
+        run = torch.searchsorted(self._ends, pos, right=True)
+        t = pos + self._offset[run]
         t_lag = t - self.lag
         if not negatives:
             return t, t_lag, None
-        start, length = self._start[pos], self._length[pos]
+        start, length = self._start[run], self._length[run]
         # Uniform over the recording minus the lagged sample: draw among length-1 slots and
         # step over the lagged one. float64 keeps long recordings exact.
         u = torch.rand(self.batch_size, generator=self.generator, device=device,
