@@ -209,7 +209,7 @@ class BaseNeuralICA(BaseICA):
         return torch.tensor(Z, dtype=dtype, device=device)
 
     def _training_data(self, X, device):
-        """The whitened training data: a tensor on ``device``, or rows whitened on demand.
+        """Return the whitened training data: a device tensor, or rows whitened on demand.
 
         When the float32 copy would exceed ``memory_budget`` MiB, batches are read from
         ``X`` itself (e.g. a ``numpy.memmap``) instead, whitened and moved each step.

@@ -269,6 +269,12 @@ class SlowVAE(BaseNeuralICA):
         self.memory_budget = memory_budget
 
     # ------------------------------------------------------------------ helpers
+    def _hidden(self):
+        """Hidden layer widths of the MLP encoder and decoder (vectors)."""
+        if self.hidden_layer_sizes is None:
+            return _DEFAULT_HIDDEN
+        return tuple(int(h) for h in self.hidden_layer_sizes)
+
     def _is_image(self):
         return self.image_shape is not None
 
@@ -328,8 +334,7 @@ class SlowVAE(BaseNeuralICA):
             encoder = ConvEncoder(shape, n_components)
             decoder = ConvDecoder(shape, n_components)
         else:
-            hidden = (_DEFAULT_HIDDEN if self.hidden_layer_sizes is None
-                      else tuple(int(h) for h in self.hidden_layer_sizes))
+            hidden = self._hidden()
             encoder = MLPEncoder(n_features, hidden, n_components, self.activation,
                                  full_covariance=self.posterior == "full")
             decoder = MLPDecoder(n_components, hidden, n_features, self.activation)
@@ -351,6 +356,9 @@ class SlowVAE(BaseNeuralICA):
 
     def _prepare(self, Z, runs, generator, fit_params):
         sampler = PairSampler(runs, 1, self._batch_size(), generator)
+        if not self._is_image():
+            widest = max(Z.shape[1], *self._hidden())
+            self._one_thread_if_small(Z, 2 * sampler.batch_size * widest)
         n_latents = self.n_components_
         device = Z.device
         warmup = int(self.kl_warmup)
