@@ -6,7 +6,7 @@ EXTRAS ?= test,plot,progress
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.nlica-installed
 
-.PHONY: install demo test test-slow test-gpu bench lint docs clean
+.PHONY: install demo test test-slow test-gpu bench bench-gpu lint docs clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,11 @@ test-gpu: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_fastica.py --json results/bench_fastica.json
 	$(PY) benchmarks/bench_nonlinear.py --json results/bench_nonlinear.json
+
+# On a machine with a CUDA GPU: versions, the GPU tests, then the GPU benchmark (under 9
+# minutes; see the script). No $(STAMP): it uses a python whose torch sees CUDA.
+bench-gpu:
+	bash benchmarks/gpu_check.sh
 
 docs: $(STAMP)
 	$(PY) -m pip install -e ".[docs]"
