@@ -10,13 +10,17 @@ from .utils.validation import check_n_components, validate_X
 __all__ = ["BaseICA", "resolve_device"]
 
 
-def resolve_device(device):
+def resolve_device(device, *, check_available=True):
     """Turn a ``device`` parameter into a :class:`torch.device`.
 
     Parameters
     ----------
     device : str or torch.device
         ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+    check_available : bool, default=True
+        Whether a CUDA device must exist on this machine; False only checks the spelling
+        (for a parameter that is not used, such as FastICA's ``device`` with the numpy
+        backend).
 
     Returns
     -------
@@ -45,8 +49,13 @@ def resolve_device(device):
                 f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got {device!r}."
             ) from exc
     else:
-        raise TypeError(f"device must be a string or torch.device; got {type(device).__name__}.")
-    if dev.type == "cuda":
+        raise TypeError(
+            "device must be a string ('auto', 'cpu', 'cuda' or 'cuda:N') or a torch.device; "
+            f"got {device!r} of type {type(device).__name__}."
+        )
+    if dev.type not in ("cpu", "cuda"):
+        raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got {device!r}.")
+    if dev.type == "cuda" and check_available:
         if not torch.cuda.is_available():
             raise ValueError(
                 f"device={device!r} was requested but CUDA is not available on this machine "
@@ -57,8 +66,6 @@ def resolve_device(device):
                 f"device={device!r} was requested but only {torch.cuda.device_count()} CUDA "
                 "device(s) are visible."
             )
-    elif dev.type != "cpu":
-        raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got {device!r}.")
     return dev
 
 

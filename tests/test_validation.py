@@ -8,6 +8,8 @@ from sklearn.base import BaseEstimator
 from nlica.base import resolve_device
 from nlica.utils import stack_recordings
 from nlica.utils.validation import (
+    check_array_2d,
+    check_finite,
     check_groups,
     check_n_components,
     group_runs,
@@ -88,3 +90,62 @@ def test_resolve_device():
         resolve_device("tpu")
     with pytest.raises(TypeError, match="device must be"):
         resolve_device(3)
+
+
+@pytest.mark.parametrize(
+    "X, match",
+    [
+        (np.ones(4), r"X must be a 2D array .* got a 1-D array of shape \(4,\)\. Reshape"),
+        (np.ones((2, 3, 4)), r"X must be a 2D array .* got a 3-dim array of shape \(2, 3, 4\)"),
+        (np.float64(1.0), r"X must be a 2D array .* got a scalar"),
+        (np.ones((0, 3)), r"X is not a valid data array: Found array with 0 sample\(s\)"),
+        (np.ones((1, 3)), r"X is not a valid data array: Found array with 1 sample\(s\)"),
+        (np.ones((4, 0)), r"X is not a valid data array: Found array with 0 feature\(s\)"),
+        ([[1.0, 2.0], [3.0]], r"X could not be read as an array"),
+    ],
+)
+def test_validate_x_errors_name_the_argument(X, match):
+    with pytest.raises(ValueError, match=match):
+        validate_X(BaseEstimator(), X, reset=True)
+
+
+def test_validate_x_lists_of_strings_are_type_errors():
+    with pytest.raises(TypeError, match="X has dtype <U"):
+        validate_X(BaseEstimator(), [["1.0", "2.0"], ["3.0", "4.0"]], reset=True)
+
+
+def test_check_array_2d_names_argument_and_first_bad_entry():
+    with pytest.raises(ValueError, match=r"rec contains NaN or infinity: 2 .* row 1, column 0"):
+        check_array_2d([[1.0, 2.0], [np.nan, np.inf]], name="rec")
+    with pytest.raises(ValueError, match=r"rec must be a 2D array .* 1-D"):
+        check_array_2d([1.0, 2.0], name="rec", allow_1d=False)
+    with pytest.raises(ValueError, match=r"rec must be a 1D or 2D array; got a 3-dim"):
+        check_array_2d(np.ones((2, 2, 2)), name="rec")
+    assert check_array_2d(np.ones(3, dtype=np.float32), name="rec",
+                          dtype=[np.float64, np.float32]).dtype == np.float32
+
+
+def test_check_finite_passes_finite_arrays():
+    check_finite(np.ones((3, 2)), "S")
+    with pytest.raises(ValueError, match=r"S contains NaN or infinity: 1 .*\(infinity\) at index"):
+        check_finite(np.array([1.0, -np.inf]), "S")
+
+
+def test_stack_recordings_messages_say_what_came():
+    with pytest.raises(TypeError, match="got ndarray. For one recording pass"):
+        stack_recordings(np.zeros((3, 2)))
+    with pytest.raises(TypeError, match="got generator"):
+        stack_recordings(r for r in [np.zeros((3, 2))])
+    with pytest.raises(ValueError, match=r"recordings\[0\] has 2, recordings\[1\] has 3"):
+        stack_recordings([np.zeros((3, 2)), np.zeros((3, 3))])
+    with pytest.raises(ValueError, match=r"recordings\[1\] contains NaN"):
+        stack_recordings([np.zeros((3, 2)), np.full((3, 2), np.nan)])
+
+
+def test_resolve_device_spelling_only():
+    # check_available=False accepts a CUDA device on any machine but still refuses typos.
+    assert resolve_device("cuda:3", check_available=False).type == "cuda"
+    with pytest.raises(ValueError, match="device must be"):
+        resolve_device("tpu", check_available=False)
+    with pytest.raises(ValueError, match="device must be"):
+        resolve_device("meta")

@@ -5,12 +5,15 @@ change in scikit-learn touches one file.
 """
 
 import numbers
+import re
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.validation import check_array, validate_data
 
 __all__ = [
+    "check_array_2d",
+    "check_finite",
     "check_groups",
     "check_labels",
     "check_n_components",
@@ -19,12 +22,36 @@ __all__ = [
 ]
 
 
+def _names(message, name):
+    """Whether ``message`` mentions ``name`` as a word (so "X" is not found in "Xc")."""
+    pattern = r"(?<![A-Za-z0-9_])" + re.escape(name) + r"(?![A-Za-z0-9_])"
+    return re.search(pattern, message) is not None
+
+
+def _as_array_like(X, name):
+    """Turn a nested sequence into an ndarray once, so its dtype and shape can be checked.
+
+    Anything with a ``shape`` (arrays, DataFrames, sparse matrices) passes through untouched
+    (never copied here); objects that only define ``__array__`` are converted.
+    """
+    if sp.issparse(X) or hasattr(X, "shape"):
+        return X
+    try:
+        return np.asarray(X)
+    except (ValueError, TypeError) as exc:
+        # Ragged nested lists: numpy's own message does not say which argument.
+        raise ValueError(
+            f"{name} could not be read as an array ({exc}); it must be an array-like of "
+            "shape (n_samples, n_features) with the same number of values in every row."
+        ) from exc
+
+
 def _reject_bad_kind(X, name):
     """Raise TypeError for sparse, complex, string or object input, before numpy coerces it."""
     if sp.issparse(X):
         raise TypeError(
             f"{name} is a sparse matrix; nlica needs a dense array of shape "
-            "(n_samples, n_features). Convert it with X.toarray() if it fits in memory."
+            f"(n_samples, n_features). Convert it with {name}.toarray() if it fits in memory."
         )
     dtype = getattr(X, "dtype", None)
     if dtype is None:
@@ -34,8 +61,83 @@ def _reject_bad_kind(X, name):
         raise ValueError(
             f"Complex data not supported: {name} has dtype {dtype}; nlica needs real values."
         )
-    if dtype.kind in "US":
-        raise TypeError(f"{name} has dtype {dtype}; nlica needs numeric data.")
+    if dtype.kind in "USV":
+        raise TypeError(
+            f"{name} has dtype {dtype} (strings or bytes); nlica needs numeric data "
+            "(float, int or bool). Convert it with np.asarray(..., dtype=float) first."
+        )
+
+
+def _check_ndim(X, name, *, allow_1d):
+    """Raise a ValueError naming ``name`` unless ``X`` is 2-D (or 1-D when allowed)."""
+    shape = tuple(getattr(X, "shape", ()))
+    ndim = len(shape)
+    if ndim == 2 or (ndim == 1 and allow_1d):
+        return
+    expected = "a 1D or 2D array" if allow_1d else "a 2D array of shape (n_samples, n_features)"
+    if ndim == 0:
+        got = f"a scalar (0-dim {type(X).__name__})"
+    elif ndim == 1:
+        # "Reshape your data" is the phrase scikit-learn's estimator checks look for.
+        got = (
+            f"a 1-D array of shape {shape}. Reshape your data with {name}.reshape(-1, 1) if "
+            f"it is one feature or {name}.reshape(1, -1) if it is one sample"
+        )
+    else:
+        got = f"a {ndim}-dim array of shape {shape}"
+    raise ValueError(f"{name} must be {expected}; got {got}.")
+
+
+def _name_sklearn_errors(call, name):
+    """Run a scikit-learn check; make sure its error message names the argument.
+
+    scikit-learn's messages ("Found array with 1 sample(s) ...") keep their text, which
+    its own estimator checks match on; a sentence naming ``name`` is put in front of those
+    that do not name it already.
+    """
+    try:
+        return call()
+    except (ValueError, TypeError) as exc:
+        message = str(exc)
+        if _names(message, name):
+            raise
+        kind = ValueError if isinstance(exc, ValueError) else TypeError
+        raise kind(f"{name} is not a valid data array: {message}") from exc
+
+
+def check_finite(X, name):
+    """Raise a ValueError naming ``name`` and the first bad entry if ``X`` is not finite.
+
+    Parameters
+    ----------
+    X : ndarray
+        A numeric array (not modified).
+    name : str
+        Name of the argument in the message.
+
+    Raises
+    ------
+    ValueError
+        If ``X`` holds NaN or infinity.
+
+    Examples
+    --------
+    >>> check_finite(np.array([[1.0, np.nan]]), "S")  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    ValueError: S contains NaN or infinity ...
+    """
+    finite = np.isfinite(X)
+    if finite.all():
+        return
+    bad = np.argwhere(~finite)
+    first = tuple(int(i) for i in bad[0])
+    value = X[first]
+    what = "NaN" if np.isnan(value) else "infinity"
+    where = f"row {first[0]}, column {first[1]}" if len(first) == 2 else f"index {first}"
+    raise ValueError(
+        f"{name} contains NaN or infinity: {len(bad)} non-finite value(s), the first "
+        f"({what}) at {where}; nlica needs finite numbers, so drop or impute them first."
+    )
 
 
 def validate_X(estimator, X, *, reset, ensure_min_samples=2, dtype=None, name="X"):
@@ -61,6 +163,14 @@ def validate_X(estimator, X, *, reset, ensure_min_samples=2, dtype=None, name="X
     X : ndarray
         A 2-D finite float array. It may be the caller's array: never write to it.
 
+    Raises
+    ------
+    ValueError
+        If ``X`` is not 2-D, has too few rows or no columns, holds NaN or infinity, is
+        complex, or (``reset=False``) has another number of features than in ``fit``.
+    TypeError
+        If ``X`` is sparse or holds strings.
+
     Examples
     --------
     >>> import numpy as np
@@ -68,54 +178,75 @@ def validate_X(estimator, X, *, reset, ensure_min_samples=2, dtype=None, name="X
     >>> validate_X(BaseEstimator(), np.ones((3, 2)), reset=True).shape
     (3, 2)
     """
+    X = _as_array_like(X, name)
     _reject_bad_kind(X, name)
+    _check_ndim(X, name, allow_1d=False)
     if dtype is None:
         dtype = [np.float64, np.float32]
-    return validate_data(
-        estimator,
-        X,
-        reset=reset,
-        dtype=dtype,
-        ensure_min_samples=ensure_min_samples,
-        ensure_all_finite=True,
+    return _name_sklearn_errors(
+        lambda: validate_data(
+            estimator,
+            X,
+            reset=reset,
+            dtype=dtype,
+            ensure_min_samples=ensure_min_samples,
+            ensure_all_finite=True,
+        ),
+        name,
     )
 
 
-def check_array_2d(X, *, name, ensure_min_samples=1, dtype=np.float64):
+def check_array_2d(X, *, name, ensure_min_samples=1, dtype=np.float64, allow_1d=True):
     """Convert ``X`` to a finite 2-D float array (public-API twin of :func:`validate_X`).
 
     Parameters
     ----------
     X : array-like
-        Input; 1-D input is read as a single column.
+        Input; 1-D input is read as a single column when ``allow_1d`` is true.
     name : str
         Name of the argument in error messages.
     ensure_min_samples : int, default=1
         The fewest rows accepted.
-    dtype : dtype, default=np.float64
-        The dtype of the result.
+    dtype : dtype or list of dtypes, default=np.float64
+        The dtype of the result (with a list: kept if it is in the list, else the first).
+    allow_1d : bool, default=True
+        Whether 1-D input is accepted (as one column).
 
     Returns
     -------
     X : ndarray of shape (n_samples, n_columns)
         A finite 2-D array (possibly the caller's; never write to it).
 
+    Raises
+    ------
+    ValueError
+        If ``X`` has the wrong number of dimensions, too few rows, no columns, NaN or
+        infinity, or is complex.
+    TypeError
+        If ``X`` is sparse or holds strings.
+
     Examples
     --------
     >>> check_array_2d([1.0, 2.0], name="s").shape
     (2, 1)
     """
+    X = _as_array_like(X, name)
     _reject_bad_kind(X, name)
-    X = np.asarray(X) if not hasattr(X, "__array__") else X
-    if np.ndim(X) == 1:
+    _check_ndim(X, name, allow_1d=allow_1d)
+    if len(X.shape) == 1:
         X = np.reshape(X, (-1, 1))
-    return check_array(
-        X,
-        dtype=dtype,
-        ensure_min_samples=ensure_min_samples,
-        ensure_all_finite=True,
-        input_name=name,
+    X = _name_sklearn_errors(
+        lambda: check_array(
+            X,
+            dtype=dtype,
+            ensure_min_samples=ensure_min_samples,
+            ensure_all_finite=False,
+            input_name=name,
+        ),
+        name,
     )
+    check_finite(X, name)
+    return X
 
 
 def check_n_components(n_components, n_features, *, name="n_components"):
