@@ -35,8 +35,8 @@ from .utils.validation import column_signs as _column_signs
 __all__ = ["BaseNeuralICA"]
 
 # Rows per chunk in transform and in the whitening statistics: bounds memory on long
-# recordings.
-_TRANSFORM_BATCH = 65536
+# recordings (a wide network's float64 activations take several kB per row).
+_TRANSFORM_BATCH = 1 << 12
 
 # Training parameters every neural estimator has (merged into its _parameter_constraints).
 TRAINING_CONSTRAINTS = {

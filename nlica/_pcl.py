@@ -42,8 +42,11 @@ _DEGENERATE_CORR = 0.3
 # Seed of the permuted samples drawn by ``score``: scores of different fits on the same
 # data are then computed on the same pairs.
 _SCORE_SEED = 0
-# Rows (or pairs) per chunk in transform and scoring: bounds memory on long recordings.
-_CHUNK = 1 << 16
+# Rows (or pairs) per chunk in feature passes and scoring: bounds memory on long
+# recordings (float64 activations of a wide network reach tens of MB per chunk).
+_CHUNK = 1 << 12
+# Rows whose features decide whether a run was degenerate (n_init=None).
+_RESTART_ROWS = 1 << 16
 # Pairs sampled for discriminator_accuracy_ at the end of fit (standard error < 0.002).
 _FIT_SCORE_PAIRS = 1 << 16
 
@@ -329,7 +332,7 @@ class PCL(BaseNeuralICA):
         # while features of independent sources are not.
         with torch.no_grad():
             h = torch.cat([module.features(Z[i : i + _CHUNK])
-                           for i in range(0, min(Z.shape[0], 4 * _CHUNK), _CHUNK)])
+                           for i in range(0, min(Z.shape[0], _RESTART_ROWS), _CHUNK)])
         if h.shape[1] < 2 or h.shape[0] < 3:
             return False
         corr = torch.corrcoef(h.T.double()).abs().nan_to_num(0.0)
@@ -564,8 +567,9 @@ def _pair_accuracy(module, features, runs, lag, sample_weight=None, max_pairs=No
     correct = torch.zeros((), dtype=torch.float64, device=device)
     total = torch.zeros((), dtype=torch.float64, device=device)
     with torch.no_grad():
-        for start in range(0, n_pairs, _CHUNK):
-            sampler.batch_size = min(_CHUNK, n_pairs - start)
+        # Three rows (t, t - lag, permuted) per pair: a chunk of pairs is a chunk of rows.
+        for start in range(0, n_pairs, _CHUNK // 3):
+            sampler.batch_size = min(_CHUNK // 3, n_pairs - start)
             t, t_lag, t_neg = sampler.sample(negatives=True)
             h_t, h_lag, h_neg = features(torch.cat([t, t_lag, t_neg])).chunk(3)
             right = ((module.logits(h_t, h_lag) > 0).double()

@@ -212,5 +212,6 @@ def test_memmap_fit_peak_memory_is_bounded(cls, tmp_path):
     print(f"{cls}: peak extra anonymous memory {result['peak_extra'] / 2**20:.1f} MiB "
           f"for a {result['file_bytes'] / 2**20:.0f} MiB memmap, {result['seconds']:.1f} s")
     # In memory, the float32 whitened copy alone would be the file's size again (plus
-    # float64 temporaries of twice that); streamed, the process stays far below it.
-    assert result["peak_extra"] < 0.5 * result["file_bytes"]
+    # float64 temporaries of twice that); streamed, the process needs less than the file:
+    # torch's and the allocator's start-up (~100 MiB) plus chunk-sized buffers.
+    assert result["peak_extra"] < min(256 * 2**20, 0.85 * result["file_bytes"])
