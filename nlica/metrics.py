@@ -19,6 +19,8 @@ from scipy.stats import rankdata
 from sklearn.isotonic import IsotonicRegression
 from sklearn.utils import check_array
 
+from .utils.validation import _as_array_like, _reject_bad_kind, check_finite
+
 __all__ = [
     "IdentifiabilityReport",
     "amari_distance",
@@ -39,6 +41,8 @@ def _as_float_array(X, name, *, ndim):
     ``ndim=1`` means "sources": 1-D input is read as a single column. ``ndim=2`` means a
     matrix. The input is never modified; later code only makes new arrays from it.
     """
+    X = _as_array_like(X, name)
+    _reject_bad_kind(X, name)
     try:
         # Shape and finiteness are checked below, so the messages can name `name`.
         X = check_array(
@@ -62,8 +66,7 @@ def _as_float_array(X, name, *, ndim):
         raise ValueError(f"{name} must be {expected}, got an array of shape {X.shape}.")
     if X.shape[1] == 0:
         raise ValueError(f"{name} has no columns (shape {X.shape}); at least 1 is needed.")
-    if not np.isfinite(X).all():
-        raise ValueError(f"{name} contains NaN or infinity.")
+    check_finite(X, name)
     return X
 
 
@@ -304,7 +307,8 @@ class IdentifiabilityReport:
         Factor mapping the estimate onto the source, ``sign(r) * std(source) /
         std(estimate)`` with ``r`` the Pearson correlation: the geometric-mean (reduced
         major axis) regression slope, equal to the least-squares slope when ``|r| = 1`` and
-        to it divided by ``|r|`` otherwise. 0 where the estimate is constant.
+        to it divided by ``|r|`` otherwise. 0 where the estimate is constant; clipped to
+        the float64 range where the ratio of scales exceeds it.
     r2_linear : ndarray of shape (k,)
         R² of the least-squares line predicting the source from the estimate (``r**2``
         with Pearson's ``r``).
@@ -403,8 +407,31 @@ class IdentifiabilityReport:
         }
 
 
+def _max_abs(X):
+    """Largest magnitude of each column, 1 where a column is all zeros."""
+    top = np.max(np.abs(X), axis=0) if X.shape[0] else np.ones(X.shape[1:])
+    return np.where(top > 0, top, 1.0)
+
+
+def _std_ratio(A, B):
+    """``A.std(axis=0) / B.std(axis=0)`` without overflow or underflow of the squares.
+
+    Each column is divided by its largest magnitude first (1e200 squared is infinite);
+    a ratio beyond the float64 range is clipped to it.
+    """
+    a, b = _max_abs(A), _max_abs(B)
+    with np.errstate(over="ignore"):
+        ratio = (a / b) * ((A / a).std(axis=0) / (B / b).std(axis=0))
+    big = np.finfo(np.float64).max
+    return np.clip(ratio, -big, big)
+
+
 def _r2_monotone(x, y):
     """In-sample R² of the best isotonic fit of ``y`` on ``x``, either direction."""
+    # R² does not change with the scale of y (nor the order-preserving scale of x); unit
+    # scales keep the sums of squares from overflowing or underflowing.
+    x = x / _max_abs(x[:, None])[0]
+    y = y / _max_abs(y[:, None])[0]
     ss_tot = np.sum((y - y.mean()) ** 2)
     if ss_tot == 0 or np.ptp(x) == 0:
         return 0.0
@@ -485,14 +512,12 @@ def identifiability_report(S_true, S_est, *, method="pearson"):
     source, estimate = S_true[:, rows], S_est[:, cols]
     pearson = np.sum(_standardize(source) * _standardize(estimate), axis=0)
     pearson = np.clip(pearson, -1.0, 1.0)
-    std_source, std_est = source.std(axis=0), estimate.std(axis=0)
     constant_est = np.ptp(estimate, axis=0) == 0
     # Sign 0 (an uncorrelated pair) would zero the scale; keep the magnitude instead.
     pearson_sign = np.where(pearson < 0, -1.0, 1.0)
     scales = np.zeros(len(rows))
-    scales[~constant_est] = (
-        pearson_sign[~constant_est] * std_source[~constant_est] / std_est[~constant_est]
-    )
+    keep = ~constant_est
+    scales[keep] = pearson_sign[keep] * _std_ratio(source[:, keep], estimate[:, keep])
     r2_linear = pearson**2
 
     step = -(-S_true.shape[0] // _MAX_ISOTONIC_SAMPLES)  # ceil division

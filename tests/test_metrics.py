@@ -338,7 +338,6 @@ def test_inputs_are_not_modified():
         (np.ones((5, 2, 2)), np.ones((5, 2)), "S_true must be a 1-D or 2-D"),
         (np.ones((5, 2)), np.ones((5, 0)), "S_est has no columns"),
         (np.ones((1, 2)), np.ones((1, 2)), "at least 2"),
-        (np.ones((5, 2)), [["a"] * 2] * 5, "S_est"),
     ],
 )
 def test_bad_sources_raise_value_error_naming_argument(S_true, S_est, match):
@@ -346,6 +345,14 @@ def test_bad_sources_raise_value_error_naming_argument(S_true, S_est, match):
         mean_corr_coef(S_true, S_est)
     with pytest.raises(ValueError, match=match):
         identifiability_report(S_true, S_est)
+
+
+@pytest.mark.parametrize("S_est", [[["a"] * 2] * 5, np.full((5, 2), "1.5")])
+def test_string_sources_raise_type_error_naming_argument(S_est):
+    # Numeric strings too: estimators refuse them, so the metrics do not parse them either.
+    for fn in (mean_corr_coef, identifiability_report):
+        with pytest.raises(TypeError, match="S_est has dtype <U"):
+            fn(np.ones((5, 2)), S_est)
 
 
 @pytest.mark.parametrize("method", ["kendall", "Pearson", None, 1])
@@ -465,3 +472,21 @@ def test_property_amari_zero_for_scaled_permutations(n, data):
     P = np.eye(n)[perm] * np.array(diag)
     assert amari_distance(P, np.eye(n)) == 0.0
     assert amari_distance(np.eye(n), P) == 0.0
+
+
+@pytest.mark.parametrize("scale", [1e200, 1e-200])
+def test_report_finite_and_exact_at_extreme_scales(scale):
+    # Squares of 1e200 overflow and of 1e-200 underflow; the report must not.
+    S = _sources(n_samples=500, n_components=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        report = identifiability_report(S, -2.0 * scale * S)
+    np.testing.assert_allclose(report.scales, -1.0 / (2.0 * scale), rtol=1e-12)
+    np.testing.assert_allclose(report.r2_nonlinear, 1.0)
+    assert report.mcc == pytest.approx(1.0)
+
+
+def test_report_scale_beyond_float64_is_clipped():
+    S = _sources(n_samples=200, n_components=1)
+    report = identifiability_report(S * 1e200, S * 1e-200)
+    assert report.scales[0] == np.finfo(np.float64).max
