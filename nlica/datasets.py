@@ -25,6 +25,7 @@ from scipy.signal import lfilter
 from sklearn.utils import Bunch, check_random_state
 
 from ._sprites import make_sprite_sequences
+from .utils.validation import _as_array_like, check_array_2d
 
 __all__ = [
     "BaseMixing",
@@ -60,29 +61,45 @@ _SEED_MAX = np.iinfo(np.int32).max
 
 
 def _check_int(value, name, min_value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be an integer >= {min_value}, got {value!r}.")
-    if value < min_value:
-        raise ValueError(f"{name} must be an integer >= {min_value}, got {value!r}.")
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < min_value:
+        raise ValueError(
+            f"{name} must be an integer >= {min_value}; got {value!r} "
+            f"(of type {type(value).__name__})."
+        )
     return int(value)
 
 
 def _check_real(value, name):
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
-        raise ValueError(f"{name} must be a finite real number, got {value!r}.")
+        raise ValueError(
+            f"{name} must be a finite real number; got {value!r} (of type "
+            f"{type(value).__name__})."
+        )
     return float(value)
 
 
 def _check_option(value, name, options):
-    if value not in options:
-        raise ValueError(f"{name} must be one of {sorted(options)}, got {value!r}.")
+    if not isinstance(value, str) or value not in options:
+        raise ValueError(f"{name} must be one of {sorted(options)}; got {value!r}.")
     return value
+
+
+def _rng(random_state):
+    """``check_random_state`` with an error that names ``random_state``."""
+    try:
+        return check_random_state(random_state)
+    except (ValueError, TypeError) as exc:
+        # numpy's own messages ("Seed must be between 0 and 2**32 - 1") name no argument.
+        raise ValueError(
+            "random_state must be None, an integer in [0, 2**32 - 1] or a "
+            f"numpy.random.RandomState; got {random_state!r} ({exc})."
+        ) from exc
 
 
 def _seeds(random_state, n):
     # Independent integer seeds for sub-generators, so that (e.g.) sources and mixing use
     # separate streams and changing one generator's draw count never shifts the other's.
-    rng = check_random_state(random_state)
+    rng = _rng(random_state)
     return [int(s) for s in rng.randint(_SEED_MAX, size=n)]
 
 
@@ -145,7 +162,7 @@ def make_nonstationary_sources(
     n_sources = _check_int(n_sources, "n_sources", 1)
     n_segments = _check_int(n_segments, "n_segments", 1)
     segment_length = _check_int(segment_length, "segment_length", 2)
-    rng = check_random_state(random_state)
+    rng = _rng(random_state)
 
     n_samples = n_segments * segment_length
     # Laplace(0, b) has variance 2 b^2, so b = 1/sqrt(2) gives unit variance.
@@ -194,9 +211,12 @@ def make_ar_sources(
     n_samples = _check_int(n_samples, "n_samples", 2)
     rho = _check_real(rho, "rho")
     if not -1.0 < rho < 1.0:
-        raise ValueError(f"rho must lie strictly between -1 and 1, got {rho!r}.")
+        raise ValueError(
+            f"rho must lie strictly between -1 and 1 for a stationary AR(1) process; got "
+            f"{rho!r}."
+        )
     _check_option(innovations, "innovations", {"laplace", "gaussian"})
-    rng = check_random_state(random_state)
+    rng = _rng(random_state)
 
     var = 1.0 - rho**2
     if innovations == "laplace":
@@ -270,8 +290,10 @@ def make_laplace_transition_sources(
             "stationary=False for a random walk."
         )
     if rate <= 0:
-        raise ValueError(f"rate must be > 0, got {rate!r}.")
-    rng = check_random_state(random_state)
+        raise ValueError(
+            f"rate must be > 0 (the Laplace transitions' inverse scale); got {rate!r}."
+        )
+    rng = _rng(random_state)
 
     decay = np.sqrt(1.0 - 2.0 / rate**2) if stationary else 1.0
     groups, sizes = _group_labels(n_samples, n_groups)
@@ -321,7 +343,7 @@ def make_iid_sources(n_sources=5, n_samples=10000, *, distribution="laplace", ra
     n_sources = _check_int(n_sources, "n_sources", 1)
     n_samples = _check_int(n_samples, "n_samples", 2)
     _check_option(distribution, "distribution", {"laplace", "uniform", "gaussian", "mixed"})
-    rng = check_random_state(random_state)
+    rng = _rng(random_state)
 
     size = (n_samples, n_sources)
     if distribution == "laplace":
@@ -364,7 +386,10 @@ def _check_threshold_args(n_draws, cond_percentile, cond_threshold):
     n_draws = _check_int(n_draws, "n_draws", 1)
     cond_percentile = _check_real(cond_percentile, "cond_percentile")
     if not 0.0 < cond_percentile <= 100.0:
-        raise ValueError(f"cond_percentile must lie in (0, 100], got {cond_percentile!r}.")
+        raise ValueError(
+            f"cond_percentile must lie in (0, 100] (a percentile of condition numbers); got "
+            f"{cond_percentile!r}."
+        )
     if cond_threshold is not None:
         cond_threshold = _check_real(cond_threshold, "cond_threshold")
         if cond_threshold < 1.0:
@@ -375,12 +400,17 @@ def _check_threshold_args(n_draws, cond_percentile, cond_threshold):
     return n_draws, cond_percentile, cond_threshold
 
 
+class _UnreachableThresholdError(RuntimeError, ValueError):
+    # A RuntimeError as before, and a ValueError because the cause is an argument's value.
+    pass
+
+
 def _draw_conditioned(rng, n_features, n_sources, threshold):
     for _ in range(_MAX_REDRAWS):
         A = _random_unit_columns(rng, (n_features, n_sources))
         if np.linalg.cond(A) <= threshold:
             return A
-    raise RuntimeError(
+    raise _UnreachableThresholdError(
         f"No {n_features}x{n_sources} matrix with condition number <= {threshold:.4g} in "
         f"{_MAX_REDRAWS} draws; raise cond_threshold or cond_percentile."
     )
@@ -468,10 +498,12 @@ class BaseMixing:
         return self.weights[-1].shape[0]
 
     def _check_input(self, Z, name, n_columns):
-        Z = np.asarray(Z, dtype=np.float64)
-        if Z.ndim != 2 or Z.shape[1] != n_columns:
-            raise ValueError(f"{name} must have shape (n_samples, {n_columns}), got {Z.shape}.")
-        return Z
+        # Rejects sparse, complex, string and non-finite input (NaN would flow through the
+        # layers into NaN observations); an empty batch of rows is fine.
+        shape = tuple(np.shape(_as_array_like(Z, name)))
+        if len(shape) != 2 or shape[1] != n_columns:
+            raise ValueError(f"{name} must have shape (n_samples, {n_columns}); got {shape}.")
+        return check_array_2d(Z, name=name, ensure_min_samples=0, allow_1d=False)
 
     def transform(self, S):
         """Mix sources into observations.
@@ -689,7 +721,7 @@ def make_linear_mixing(
     n_draws, cond_percentile, cond_threshold = _check_threshold_args(
         n_draws, cond_percentile, cond_threshold
     )
-    rng = check_random_state(random_state)
+    rng = _rng(random_state)
     if cond_threshold is None:
         cond_threshold = _cond_threshold(n_features, n_sources, n_draws, cond_percentile)
     return LinearMixing(_draw_conditioned(rng, n_features, n_sources, cond_threshold))
@@ -750,7 +782,7 @@ def make_mlp_mixing(
     n_draws, cond_percentile, cond_threshold = _check_threshold_args(
         n_draws, cond_percentile, cond_threshold
     )
-    rng = check_random_state(random_state)
+    rng = _rng(random_state)
     if cond_threshold is None:
         cond_threshold = _cond_threshold(n_features, n_features, n_draws, cond_percentile)
     weights = [
