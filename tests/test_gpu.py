@@ -296,8 +296,8 @@ def test_bench_gpu_rows_follow_the_estimator_parameters(bench):
     first, later = bench._variants(Both, "cuda:1")
     assert [(d, v) for d, v, _ in first] == [("cpu", "float32"), ("cuda:1", "float32"),
                                               ("cuda:1", "bf16")]
-    assert [v for _, v, _ in later] == ["compile", "bf16+compile"]
-    assert later[1][2] == {"precision": "bf16", "compile": True}
+    assert [v for _, v, _ in later] == ["bf16+compile", "compile"]
+    assert later[0][2] == {"precision": "bf16", "compile": True}
 
 
 def test_bench_steady_rate_leaves_out_the_first_interval(bench):
