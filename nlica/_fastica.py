@@ -26,6 +26,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from threadpoolctl import threadpool_limits
 
 from .base import BaseICA, resolve_device
+from .utils.validation import check_array_2d
 from .utils.validation import column_signs as _column_signs
 
 __all__ = ["FastICA", "fastica_solver"]
@@ -169,6 +170,17 @@ class _TorchPass:
         pass
 
 
+def _power_of_two_scale(Xc):
+    """Return the power of two nearest the largest magnitude of ``Xc`` (1.0 if none)."""
+    if isinstance(Xc, torch.Tensor):
+        top = float(Xc.abs().max()) if Xc.numel() else 0.0
+    else:
+        top = float(max(abs(Xc.max()), abs(Xc.min()))) if Xc.size else 0.0
+    if top == 0.0 or not np.isfinite(top):
+        return 1.0
+    return float(2.0 ** np.round(np.log2(top)))
+
+
 def _sym_decorrelation(W):
     """Symmetric decorrelation W <- (W W^T)^{-1/2} W."""
     s, u = linalg.eigh(W @ W.T)
@@ -221,6 +233,21 @@ def _ica_def(step, w_init, tol, max_iter):
     return W, max(n_iter), converged
 
 
+def _check_alpha(fun, fun_args):
+    """Return ``fun_args["alpha"]`` (default 1.0) as a float; only built-in contrasts use it."""
+    alpha = fun_args.get("alpha", 1.0)
+    if callable(fun):
+        return 1.0  # a user contrast receives fun_args as they are
+    if (isinstance(alpha, bool) or not isinstance(alpha, numbers.Real)
+            or not np.isfinite(alpha) or alpha <= 0):
+        # NaN here would turn every unmixing row into NaN a few iterations later.
+        raise ValueError(
+            "fun_args['alpha'] must be a finite number > 0 (1 <= alpha <= 2 is usual for "
+            f"logcosh); got {alpha!r}."
+        )
+    return float(alpha)
+
+
 def fastica_solver(Z, w_init, *, algorithm="parallel", fun="logcosh", fun_args=None,
                    max_iter=200, tol=1e-4, backend="numpy", device="cpu", n_threads=None):
     """Run the FastICA fixed-point iteration on whitened data.
@@ -271,7 +298,7 @@ def fastica_solver(Z, w_init, *, algorithm="parallel", fun="logcosh", fun_args=N
     True
     """
     fun_args = {} if fun_args is None else dict(fun_args)
-    alpha = float(fun_args.get("alpha", 1.0))
+    alpha = _check_alpha(fun, fun_args)
     if callable(fun):
         Zn = Z.cpu().numpy() if isinstance(Z, torch.Tensor) else Z
 
@@ -442,6 +469,8 @@ class FastICA(BaseICA):
     # ----------------------------------------------------------------------------------
     def _resolve_backend(self):
         if self.backend == "numpy":
+            # device is unused here, but a misspelt one ("tpu") is still an error.
+            resolve_device(self.device, check_available=False)
             return "numpy", torch.device("cpu")
         device = resolve_device(self.device)
         if self.backend == "torch" or device.type == "cuda":
@@ -462,37 +491,61 @@ class FastICA(BaseICA):
             mean_t = Xt.mean(0)
             Xt -= mean_t
             mean = mean_t.double().cpu().numpy()
-            if self.whiten_solver == "eigh":
-                cov = (Xt.T @ Xt).double().cpu().numpy()
-                d, u = self._eigh_whitener(cov, n_components)
-            else:
-                _, s, vt = torch.linalg.svd(Xt, full_matrices=False)
-                d, u = s.double().cpu().numpy(), vt.double().cpu().numpy().T
-                d, u = self._check_rank(d, u, n_components)
+            d, u = self._spectrum(Xt, n_components, backend, dtype)
             K = self._finish_whitener(d, u, n_components)
             Kt = torch.as_tensor(K.T * np.sqrt(n_samples), dtype=Xt.dtype, device=device)
             Z = Xt @ Kt
             return Z, K, mean, (d, u)
         mean = X.mean(axis=0, dtype=np.float64)
         Xc = X - mean.astype(dtype)
-        if self.whiten_solver == "eigh":
-            cov = (Xc.T @ Xc).astype(np.float64)
-            d, u = self._eigh_whitener(cov, n_components)
-        else:
-            _, s, vt = linalg.svd(Xc, full_matrices=False, check_finite=False)
-            d, u = s.astype(np.float64), vt.T.astype(np.float64)
-            d, u = self._check_rank(d, u, n_components)
+        d, u = self._spectrum(Xc, n_components, backend, dtype)
         K = self._finish_whitener(d, u, n_components)
         Z = Xc @ (K.T * np.sqrt(n_samples)).astype(dtype)
         return Z, K, mean, (d, u)
 
-    def _eigh_whitener(self, cov, n_components):
-        eig, u = linalg.eigh(cov)
-        order = np.argsort(eig)[::-1]
-        eig, u = eig[order], u[:, order]
-        # Singular values of the centred data are the square roots of the eigenvalues.
-        d = np.sqrt(np.clip(eig, 0.0, None))
-        return self._check_rank(d, u, n_components)
+    def _raw_spectrum(self, Xc, backend):
+        """Singular values (descending) and right singular vectors of centred data.
+
+        Returns None when the products of ``Xc`` overflow in its dtype.
+        """
+        if self.whiten_solver == "eigh":
+            with np.errstate(over="ignore", invalid="ignore"):  # checked just below
+                cov = Xc.T @ Xc
+            cov = cov.double().cpu().numpy() if backend == "torch" else cov.astype(np.float64)
+            if not np.all(np.isfinite(cov)):
+                return None
+            eig, u = linalg.eigh(cov)
+            order = np.argsort(eig)[::-1]
+            # Singular values of the centred data are the square roots of the eigenvalues.
+            return np.sqrt(np.clip(eig[order], 0.0, None)), u[:, order]
+        if backend == "torch":
+            _, s, vt = torch.linalg.svd(Xc, full_matrices=False)
+            d, u = s.double().cpu().numpy(), vt.double().cpu().numpy().T
+        else:
+            _, s, vt = linalg.svd(Xc, full_matrices=False, check_finite=False)
+            d, u = s.astype(np.float64), vt.T.astype(np.float64)
+        return (d, u) if np.all(np.isfinite(d)) else None
+
+    def _spectrum(self, Xc, n_components, backend, dtype):
+        """:meth:`_raw_spectrum`, safe for data near the limits of the dtype, rank-checked."""
+        out = self._raw_spectrum(Xc, backend)
+        finfo = np.finfo(dtype)
+        # Products of values this small lose digits to underflow (float32: |x| < ~1e-16).
+        small = np.sqrt(Xc.shape[0] * float(finfo.tiny) / float(finfo.eps))
+        if out is None or (out[0].size and out[0][0] < small):
+            # X @ X.T overflows or underflows in X's dtype (e.g. float32 data near 1e30 or
+            # 1e-30): whiten a copy scaled by a power of two, which is exact, and put the
+            # scale back into the singular values. Ordinary data never comes here.
+            scale = _power_of_two_scale(Xc)
+            if scale != 1.0:
+                out = self._raw_spectrum(Xc * (1.0 / scale), backend)
+                out = None if out is None else (out[0] * scale, out[1])
+        if out is None:
+            raise ValueError(
+                f"X is too large to whiten in {np.dtype(dtype).name}: its covariance "
+                "overflows even after rescaling; divide X by a constant first."
+            )
+        return self._check_rank(*out, n_components)
 
     @staticmethod
     def _check_rank(d, u, n_components):
@@ -525,23 +578,23 @@ class FastICA(BaseICA):
         if whiten and n_components > n_samples:
             n_components = min(n_components, n_samples)
 
-        if whiten:
-            Z, K, mean, spectrum = self._whiten(X, n_components, backend, device)
-        else:
-            Z = torch.tensor(X, device=device) if backend == "torch" else X
-            K = mean = spectrum = None
-
+        # Cheap checks of the other inputs before the pass over X.
+        _check_alpha(self.fun, dict(self.fun_args or {}))
         if self.w_init is None:
             w_init = random_state.normal(size=(n_components, n_components))
         else:
-            w_init = np.asarray(self.w_init, dtype=np.float64)
+            w_init = check_array_2d(self.w_init, name="w_init", allow_1d=False)
             if w_init.shape != (n_components, n_components):
                 raise ValueError(
                     f"w_init has shape {w_init.shape}; expected "
                     f"{(n_components, n_components)} (n_components x n_components)."
                 )
-            if not np.all(np.isfinite(w_init)):
-                raise ValueError("w_init contains NaN or infinity.")
+
+        if whiten:
+            Z, K, mean, spectrum = self._whiten(X, n_components, backend, device)
+        else:
+            Z = torch.tensor(X, device=device) if backend == "torch" else X
+            K = mean = spectrum = None
 
         kwargs = dict(algorithm=self.algorithm, fun=self.fun, fun_args=self.fun_args,
                       tol=self.tol, backend=backend, device=device)
@@ -676,14 +729,15 @@ class FastICA(BaseICA):
         X_original : ndarray of shape (n_samples, n_features)
             Reconstructed data.
         """
-        from sklearn.utils.validation import check_array, check_is_fitted
+        from sklearn.utils.validation import check_is_fitted
 
         check_is_fitted(self)
-        X = check_array(X, dtype=[np.float64, np.float32], input_name="X")
+        X = check_array_2d(X, name="X", dtype=[np.float64, np.float32], allow_1d=False)
         if X.shape[1] != self.n_components_:
             raise ValueError(
                 f"X has {X.shape[1]} features (sources) but this FastICA has "
-                f"{self.n_components_} components."
+                f"{self.n_components_} components; inverse_transform needs shape "
+                f"(n_samples, {self.n_components_})."
             )
         X = X @ self.mixing_.T.astype(X.dtype)
         if self.whiten:

@@ -202,3 +202,63 @@ def test_constant_first_channel_with_fewer_components():
     X_const = np.column_stack([np.full(len(X), 3.0), X])
     S_est = FastICA(n_components=4, random_state=0).fit_transform(X_const)
     assert mean_corr_coef(S, S_est) > 0.99
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+@pytest.mark.parametrize("whiten_solver", ["eigh", "svd"])
+@pytest.mark.parametrize("dtype, scale", [(np.float32, 1e30), (np.float32, 1e-30),
+                                          (np.float64, 1e200), (np.float64, 1e-200)])
+def test_extreme_scales_whiten_like_unit_scale(backend, whiten_solver, dtype, scale):
+    # X @ X.T overflows or underflows in the dtype; the sources must not notice the scale.
+    S, _, X = _problem(n=2000, k=3)
+    kwargs = dict(backend=backend, device="cpu", whiten_solver=whiten_solver, random_state=0)
+    ref = FastICA(**kwargs).fit(X.astype(dtype))
+    X_big = (X * scale).astype(dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        est = FastICA(**kwargs).fit(X_big)
+        S_est = est.transform(X_big)
+        X_back = est.inverse_transform(S_est)
+    assert S_est.dtype == dtype and np.all(np.isfinite(S_est))
+    tol = 1e-3 if dtype == np.float32 else 1e-8
+    np.testing.assert_allclose(S_est, ref.transform(X.astype(dtype)), atol=tol, rtol=tol)
+    np.testing.assert_allclose(X_back / scale, X, atol=tol, rtol=tol)
+
+
+def test_device_typo_refused_even_with_numpy_backend():
+    _, _, X = _problem(n=500, k=2)
+    with pytest.raises(ValueError, match="device must be 'auto', 'cpu', 'cuda'"):
+        FastICA(backend="numpy", device="tpu").fit(X)
+    # A well-formed device is unused by the numpy backend, so it need not exist.
+    assert FastICA(backend="numpy", device="cuda:7", random_state=0).fit(X).device_.type == "cpu"
+
+
+@pytest.mark.parametrize("alpha", [float("nan"), float("inf"), 0.0, -1.0, "x", True])
+def test_bad_alpha_refused_before_fitting(alpha):
+    _, _, X = _problem(n=500, k=2)
+    with pytest.raises(ValueError, match=r"fun_args\['alpha'\] must be a finite number > 0"):
+        FastICA(fun_args={"alpha": alpha}).fit(X)
+
+
+@pytest.mark.parametrize("w_init, exc, match", [
+    (np.full((4, 4), np.nan), ValueError, "w_init contains NaN or infinity"),
+    (np.full((4, 4), "a"), TypeError, "w_init has dtype"),
+    (np.ones(4), ValueError, "w_init must be a 2D array"),
+])
+def test_bad_w_init_named(w_init, exc, match):
+    _, _, X = _problem(n=500)
+    with pytest.raises(exc, match=match):
+        FastICA(w_init=w_init).fit(X)
+
+
+@pytest.mark.parametrize("S, exc, match", [
+    (np.full((5, 4), np.nan), ValueError, "X contains NaN or infinity"),
+    (np.ones(4), ValueError, "X must be a 2D array"),
+    (np.full((5, 4), "1.0"), TypeError, "X has dtype"),
+    (np.ones((5, 3)), ValueError, r"inverse_transform needs shape \(n_samples, 4\)"),
+])
+def test_inverse_transform_input_checked(S, exc, match):
+    _, _, X = _problem(n=500)
+    ica = FastICA(random_state=0).fit(X)
+    with pytest.raises(exc, match=match):
+        ica.inverse_transform(S)
