@@ -8,18 +8,71 @@ attributes), and the versions of nlica, torch and scikit-learn are recorded. A m
 fitted on a GPU loads on a CPU-only machine.
 """
 
+import errno
+import os
 import warnings
+from pathlib import Path
 
 import numpy as np
 import sklearn
 import torch
+from sklearn.exceptions import NotFittedError
 
 from ._version import __version__
+from .utils.validation import is_int
 
-__all__ = ["save", "load"]
+__all__ = ["save", "load", "CheckpointNotFoundError", "CheckpointWriteError"]
 
 _FORMAT = "nlica-checkpoint"
 _FORMAT_VERSION = 1
+
+
+class CheckpointNotFoundError(FileNotFoundError, ValueError):
+    """Raised by :func:`load` for a path that does not exist.
+
+    A :class:`FileNotFoundError`, as Python raises for a missing file, and also a
+    :class:`ValueError`, as nlica raises for every bad argument value.
+
+    Examples
+    --------
+    >>> issubclass(CheckpointNotFoundError, FileNotFoundError)
+    True
+    """
+
+
+class CheckpointWriteError(OSError, ValueError):
+    """Raised by :func:`save` when the checkpoint file cannot be written.
+
+    For example a directory that does not exist, a path that is a directory, or no
+    permission. An :class:`OSError` and also a :class:`ValueError` (a bad ``path``).
+
+    Examples
+    --------
+    >>> issubclass(CheckpointWriteError, OSError) and issubclass(CheckpointWriteError, ValueError)
+    True
+    """
+
+
+def _is_pathlike(path):
+    return isinstance(path, str | bytes | os.PathLike)
+
+
+def _describe(path):
+    """``path='...'`` for a file name, or the type of a file object, for messages."""
+    if _is_pathlike(path):
+        return f"path={os.fsdecode(path)!r}"
+    return f"path (a {type(path).__name__} file object)"
+
+
+def _check_path_type(path, mode):
+    """Raise TypeError unless ``path`` is a file name or a binary file object."""
+    method = "read" if mode == "r" else "write"
+    if _is_pathlike(path) or hasattr(path, method):
+        return
+    raise TypeError(
+        f"path must be a file name (str or os.PathLike) or a binary file object with a "
+        f"{method}() method; got {path!r} of type {type(path).__name__}."
+    )
 
 
 def _registry():
@@ -129,26 +182,53 @@ def _to_checkpoint(est):
 
 
 def _from_checkpoint(ckpt):
+    from sklearn.utils.validation import check_is_fitted
+
+    if not isinstance(ckpt, dict) or not all(k in ckpt for k in ("class", "params", "fitted")):
+        raise ValueError(
+            "its estimator entry should be a dict with 'class', 'params' and 'fitted'; got "
+            f"{type(ckpt).__name__}"
+            + (f" with keys {sorted(map(str, ckpt))}" if isinstance(ckpt, dict) else "")
+        )
     classes = _registry()
-    cls_name = ckpt.get("class")
-    if cls_name not in classes:
+    cls_name = ckpt["class"]
+    if not isinstance(cls_name, str) or cls_name not in classes:
         raise ValueError(
             f"the checkpoint holds an estimator of class {cls_name!r}, which this nlica does "
-            f"not provide (known: {sorted(classes)})."
+            f"not provide (known: {sorted(classes)})"
         )
+    cls = classes[cls_name]
+    if not isinstance(ckpt["params"], dict) or not isinstance(ckpt["fitted"], dict):
+        raise ValueError("its 'params' and 'fitted' entries should be dicts")
     params = {k: _decode(v, None) for k, v in ckpt["params"].items()}
-    est = classes[cls_name](**params)
+    unknown = sorted(set(params) - set(cls().get_params(deep=False)))
+    if unknown:
+        raise ValueError(f"{cls_name} has no parameter(s) {unknown}")
+    est = cls(**params)
+    # The parameters of a file are checked like a user's: a tampered value fails here.
+    est._validate_params()
     modules = {}
     for name, value in ckpt["fitted"].items():
         if isinstance(value, dict) and "__module__" in value:
             modules[name] = value["__module__"]
             continue
         setattr(est, name, _decode(value, None))
+    if not hasattr(est, "n_features_in_") or (modules and not hasattr(est, "n_components_")):
+        raise ValueError(f"it holds no fitted attributes of the {cls_name}")
     for name, state in modules.items():
         module = est._build_module(est.n_features_in_, est.n_components_)
-        module.load_state_dict(state)
+        try:
+            module.load_state_dict(state)
+        except RuntimeError as exc:
+            # torch lists every mismatched tensor; its first line says enough.
+            first = str(exc).strip().splitlines()[0]
+            raise ValueError(f"the weights in {name} do not fit a {cls_name}: {first}") from exc
         device = getattr(est, "device_", torch.device("cpu"))
         setattr(est, name, module.to(device).eval())
+    try:
+        check_is_fitted(est)
+    except NotFittedError:
+        raise ValueError(f"it holds no fitted attributes of the {cls_name}") from None
     return est
 
 
@@ -167,6 +247,14 @@ def save(estimator, path):
     ------
     sklearn.exceptions.NotFittedError
         If the estimator is not fitted.
+    TypeError
+        If ``estimator`` is not an nlica estimator, or ``path`` is neither a file name nor
+        a binary file object.
+    CheckpointWriteError
+        If the file cannot be written (its directory does not exist, ``path`` is a
+        directory, no permission); an ``OSError`` and a ``ValueError``.
+    ValueError
+        If a parameter or attribute cannot be stored (a callable ``fun``, for example).
 
     Examples
     --------
@@ -179,6 +267,14 @@ def save(estimator, path):
     >>> np.allclose(load(path).transform(X), ica.transform(X))
     True
     """
+    from .base import BaseICA
+
+    if not isinstance(estimator, BaseICA):
+        raise TypeError(
+            "estimator must be a fitted nlica estimator (FastICA, TCL, PCL or SlowVAE); got "
+            f"{type(estimator).__module__}.{type(estimator).__name__}."
+        )
+    _check_path_type(path, "w")
     ckpt = {
         "format": _FORMAT,
         "format_version": _FORMAT_VERSION,
@@ -186,7 +282,28 @@ def save(estimator, path):
                      "sklearn": sklearn.__version__},
         "estimator": _to_checkpoint(estimator),
     }
-    torch.save(ckpt, path)
+    where = _describe(path)
+    if _is_pathlike(path):
+        target = Path(os.fsdecode(path))
+        # torch.save reports these as RuntimeErrors from its C++ writer; say what is wrong.
+        if target.is_dir():
+            raise CheckpointWriteError(
+                errno.EISDIR,
+                f"cannot save the checkpoint to {where}: it is a directory; give a file "
+                f"name such as {str(target / 'model.pt')!r}",
+            )
+        if not target.parent.is_dir():
+            raise CheckpointWriteError(
+                errno.ENOENT,
+                f"cannot save the checkpoint to {where}: the directory {str(target.parent)!r} "
+                "does not exist; create it first",
+            )
+    try:
+        torch.save(ckpt, path)
+    except (OSError, RuntimeError) as exc:
+        raise CheckpointWriteError(
+            f"cannot save the checkpoint to {where}: {type(exc).__name__}: {exc}"
+        ) from exc
 
 
 def load(path):
@@ -204,8 +321,13 @@ def load(path):
 
     Raises
     ------
+    CheckpointNotFoundError
+        If ``path`` does not exist (a ``FileNotFoundError`` and a ``ValueError``).
     ValueError
-        If the file is not an nlica checkpoint.
+        If the file is not an nlica checkpoint, is damaged or tampered with, or was
+        written by a newer nlica.
+    TypeError
+        If ``path`` is neither a file name nor a binary file object.
 
     Warns
     -----
@@ -216,33 +338,76 @@ def load(path):
     --------
     >>> load("/nonexistent.pt")  # doctest: +IGNORE_EXCEPTION_DETAIL
     Traceback (most recent call last):
-    FileNotFoundError: ...
+    CheckpointNotFoundError: ...
+    >>> try:
+    ...     load("/nonexistent.pt")
+    ... except FileNotFoundError:  # also a ValueError
+    ...     print("no such file")
+    no such file
     """
+    _check_path_type(path, "r")
+    where = _describe(path)
+    if _is_pathlike(path):
+        target = Path(os.fsdecode(path))
+        if not target.exists():
+            raise CheckpointNotFoundError(
+                errno.ENOENT,
+                f"cannot load {where}: no such file (check the path, or write the checkpoint "
+                "first with est.save(path))",
+                str(target),
+            )
+        if target.is_dir():
+            raise ValueError(
+                f"cannot load {where}: it is a directory, not a checkpoint file written by "
+                "est.save(path)."
+            )
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise
     except Exception as exc:
+        # weights_only refuses pickled code, so anything unreadable lands here.
+        detail = " ".join(str(exc).split())[:200]
         raise ValueError(
-            f"{path!s} is not an nlica checkpoint (it could not be read as a weights-only "
-            f"torch file: {type(exc).__name__})."
+            f"{where} is not an nlica checkpoint: it could not be read as a weights-only "
+            f"torch file ({type(exc).__name__}: {detail})."
         ) from exc
     if not isinstance(ckpt, dict) or ckpt.get("format") != _FORMAT:
-        raise ValueError(f"{path!s} is not an nlica checkpoint (no nlica format marker).")
-    if ckpt.get("format_version", 0) > _FORMAT_VERSION:
         raise ValueError(
-            f"{path!s} was written by a newer nlica (checkpoint format "
-            f"{ckpt['format_version']}); upgrade nlica to load it."
+            f"{where} is not an nlica checkpoint: it has no nlica format marker (write one "
+            "with est.save(path) or nlica.io.save)."
+        )
+    version = ckpt.get("format_version")
+    if not is_int(version) or version < 1:
+        raise ValueError(
+            f"{where} is a damaged nlica checkpoint: its format_version is {version!r}, "
+            "expected an integer >= 1."
+        )
+    if version > _FORMAT_VERSION:
+        raise ValueError(
+            f"{where} was written by a newer nlica (checkpoint format {version}, this nlica "
+            f"reads up to {_FORMAT_VERSION}); upgrade nlica to load it."
+        )
+    stored = ckpt.get("versions")
+    if not isinstance(stored, dict):
+        raise ValueError(
+            f"{where} is a damaged nlica checkpoint: its versions entry should be a dict of "
+            f"library versions; got {type(stored).__name__}."
         )
     current = {"nlica": __version__, "torch": str(torch.__version__),
                "sklearn": sklearn.__version__}
-    stored = ckpt.get("versions", {})
     differ = {k: (stored.get(k), v) for k, v in current.items() if stored.get(k) != v}
     if differ:
         detail = ", ".join(f"{k} {a} -> {b}" for k, (a, b) in differ.items())
         warnings.warn(
-            f"{path!s} was saved with other library versions ({detail}); results may differ.",
+            f"{where} was saved with other library versions ({detail}); results may differ.",
             UserWarning,
             stacklevel=2,
         )
-    return _from_checkpoint(ckpt["estimator"])
+    if "estimator" not in ckpt:
+        raise ValueError(f"{where} is a damaged nlica checkpoint: it has no estimator entry.")
+    try:
+        return _from_checkpoint(ckpt["estimator"])
+    except (ValueError, TypeError, KeyError, AttributeError, RuntimeError) as exc:
+        # A tampered or truncated entry; the message says which part is wrong.
+        raise ValueError(
+            f"{where} is a damaged nlica checkpoint: {type(exc).__name__}: {exc}."
+        ) from exc
