@@ -368,7 +368,10 @@ class SlowVAE(BaseNeuralICA):
             t, t_prev, _ = sampler.sample()
             eps = torch.randn((2 * t.shape[0], n_latents), generator=generator,
                               device=device)
-            weight = 1.0 if warmup == 0 else min(1.0, (step[0] + 1) / warmup)
+            weight = 1.0
+            if warmup:
+                # A tensor, not a float: a compiled step would recompile for each value.
+                weight = torch.tensor(min(1.0, (step[0] + 1) / warmup), device=device)
             step[0] += 1
             return Z[t_prev], Z[t], eps, weight
 
