@@ -91,15 +91,17 @@ def _module_device(est):
 # ------------------------------------------------------------------------ GPU tests
 @pytest.mark.gpu
 @requires_cuda
-@pytest.mark.parametrize("dtype, atol", [(np.float64, 1e-6), (np.float32, 1e-2)])
+@pytest.mark.parametrize("dtype, atol", [(np.float64, 1e-6), (np.float32, 1e-3)])
 def test_fastica_torch_cpu_and_cuda_agree(dtype, atol):
     # 60000 rows: the subsample warm start (indices moved to the device) runs too.
     rng = np.random.default_rng(0)
     S = rng.laplace(size=(60_000, 4))
     A = rng.uniform(-1, 1, size=(4, 4))
     X = (S @ A.T).astype(dtype)
-    cpu = FastICA(random_state=0, backend="torch", device="cpu")
-    gpu = FastICA(random_state=0, backend="torch", device="cuda")
+    # A tight tol: both runs reach the fixed point, whichever iteration each stops at.
+    kw = dict(random_state=0, backend="torch", tol=1e-6)
+    cpu = FastICA(device="cpu", **kw)
+    gpu = FastICA(device="cuda", **kw)
     S_cpu, S_gpu = cpu.fit_transform(X), gpu.fit_transform(X)
     assert gpu.device_.type == "cuda" and gpu.backend_ == "torch"
     assert S_gpu.dtype == dtype
