@@ -876,7 +876,8 @@ def _run(args):
                 rows = [{"section": name, "method": "(section)", "status": "error",
                          "error": _error(exc), "note": _error(exc)[:80]}]
         sections[name] = rows
-        print(f"\n{TITLES[name]}\n" + _common.format_table(rows, columns), flush=True)
+        title = TITLES[name] + (" [--quick: tiny stand-in sizes]" if args.quick else "")
+        print(f"\n{title}\n" + _common.format_table(rows, columns), flush=True)
         if columns is PAPER_COLUMNS:
             print(MATCHING_NOTE, flush=True)
         errors = [r for r in rows if r.get("status") == "error"]
