@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from .metrics import mean_corr_coef
+from .metrics import _check_sources, _correlation_matrix, mean_corr_coef
+from .utils.validation import check_array_2d, is_int
 
 __all__ = ["plot_sources", "plot_correlation_matrix", "plot_mcc_curves", "plot_components"]
 
@@ -18,12 +19,6 @@ def _plt():
             "nlica.plotting needs matplotlib: pip install 'nlica[plot]'."
         ) from exc
     return plt
-
-
-def _abs_corr(S_true, S_est):
-    k = S_true.shape[1]
-    C = np.corrcoef(S_true, S_est, rowvar=False)[:k, k:]
-    return np.abs(np.nan_to_num(C))
 
 
 def plot_correlation_matrix(S_true, S_est, *, method="pearson", ax=None, title=None):
@@ -57,14 +52,10 @@ def plot_correlation_matrix(S_true, S_est, *, method="pearson", ax=None, title=N
     >>> ax = plot_correlation_matrix(S, S[:, ::-1])
     """
     plt = _plt()
-    S_true = np.asarray(S_true, dtype=float)
-    S_est = np.asarray(S_est, dtype=float)
+    S_true, S_est = _check_sources(S_true, S_est)
     mcc, matching = mean_corr_coef(S_true, S_est, method=method, return_matching=True)
-    if method == "spearman":
-        from scipy.stats import rankdata
-
-        S_true, S_est = rankdata(S_true, axis=0), rankdata(S_est, axis=0)
-    C = _abs_corr(S_true, S_est)
+    # The metric's own correlations: 0 for a constant column (np.corrcoef gives NaN).
+    C = np.abs(_correlation_matrix(S_true, S_est, method))
     order = list(matching[:, 1]) + [j for j in range(C.shape[1]) if j not in matching[:, 1]]
     if ax is None:
         _, ax = plt.subplots(figsize=(3.6, 3.2))
@@ -104,8 +95,8 @@ def plot_sources(S_true, S_est, *, n_points=500, method="pearson", axes=None):
     >>> axes = plot_sources(S, -S)
     """
     plt = _plt()
-    S_true = np.asarray(S_true, dtype=float)
-    S_est = np.asarray(S_est, dtype=float)
+    # 2-D, finite, numeric, same length, with errors naming S_true or S_est.
+    S_true, S_est = _check_sources(S_true, S_est)
     _, matching = mean_corr_coef(S_true, S_est, method=method, return_matching=True)
     k = S_true.shape[1]
     if axes is None:
@@ -205,13 +196,20 @@ def plot_components(mixing, ch_names, components=None, *, axes=None, sort=False)
     2
     """
     plt = _plt()
-    mixing = np.asarray(mixing, dtype=float)
-    if mixing.ndim != 2 or mixing.shape[0] != len(ch_names):
+    mixing = check_array_2d(mixing, name="mixing", allow_1d=False)
+    if mixing.shape[0] != len(ch_names):
         raise ValueError(
             f"mixing must have one row per channel ({len(ch_names)} names); got shape "
             f"{mixing.shape}."
         )
-    components = list(range(mixing.shape[1])) if components is None else list(components)
+    n_components = mixing.shape[1]
+    components = list(range(n_components)) if components is None else list(components)
+    bad = [c for c in components if not is_int(c) or not -n_components <= c < n_components]
+    if bad:
+        raise ValueError(
+            f"components must be column indices of mixing (integers from 0 to "
+            f"{n_components - 1}); got {bad}."
+        )
     if axes is None:
         _, axes = plt.subplots(len(components), 1, figsize=(max(6, 0.25 * len(ch_names)),
                                                             1.6 * len(components) + 0.6),

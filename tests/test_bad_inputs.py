@@ -1225,3 +1225,37 @@ def main():
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+# --------------------------------------------------------------------------------------
+# plotting (needs matplotlib)
+# --------------------------------------------------------------------------------------
+def _plot(name, *args, **kwargs):
+    pytest.importorskip("matplotlib")
+    import matplotlib.pyplot as plt
+
+    from nlica import plotting
+
+    try:
+        return getattr(plotting, name)(*args, **kwargs)
+    finally:
+        plt.close("all")
+
+
+_S3 = base_X(100, 3, seed=3)
+
+
+@pytest.mark.parametrize("name, args, kwargs, expected, names", [
+    ("plot_sources", (_S3[:, 0], _S3[:, 1]), {}, OK, ()),
+    ("plot_sources", (_S3, _S3[:50]), {}, VE, ("S_true", "S_est")),
+    ("plot_sources", (_S3, _S3.astype(str)), {}, TE, ("S_est",)),
+    ("plot_correlation_matrix", (_S3, _constant_columns()[:100]), {}, OK, ()),
+    ("plot_correlation_matrix", (_S3, _poke(np.nan)(_S3)), {}, VE, ("S_est",)),
+    ("plot_correlation_matrix", (_S3, _S3), {"method": "nope"}, VE, ("method",)),
+    ("plot_components", (np.eye(3), ["a", "b", "c"]), {"components": [5]}, VE,
+     ("components",)),
+    ("plot_components", (np.full((3, 3), np.nan), ["a", "b", "c"]), {}, VE, ("mixing",)),
+    ("plot_components", (np.eye(3), ["a", "b"]), {}, VE, ("mixing",)),
+], ids=lambda v: v if isinstance(v, str) else None)
+def test_plotting_bad_inputs(name, args, kwargs, expected, names):
+    check_outcome(observe(lambda: _plot(name, *args, **kwargs)), expected, names)
