@@ -27,7 +27,8 @@ setup(
         "threadpoolctl>=3.1",
     ],
     extras_require={
-        "test": ["pytest>=7", "hypothesis>=6", "ruff>=0.5", "python-picard>=0.7"],
+        "test": ["pytest>=7", "hypothesis>=6", "ruff>=0.5", "python-picard>=0.7",
+                 "pandas>=1.5"],
         "plot": ["matplotlib>=3.5"],
         "progress": ["tqdm>=4.60"],
         "eeg": ["mne>=1.4"],

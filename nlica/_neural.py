@@ -55,16 +55,24 @@ def _row_chunks(X):
 
 
 def _mean_cov(X):
-    """Column means and covariance of ``X`` in float64, one row block in memory at a time."""
+    """Column means and covariance of ``X`` in float64, one row block in memory at a time.
+
+    Returns ``mean, cov, scale`` with the covariance of ``X / scale``: ``scale`` is the
+    power of two nearest the largest ``|X|`` (dividing by it is exact), so data near the
+    float64 range (1e200, 1e-200) neither overflow nor underflow in the products.
+    """
+    peak = max((float(np.max(np.abs(block))) for block in _row_chunks(X)), default=0.0)
+    scale = 2.0 ** round(np.log2(peak)) if peak > 0 else 1.0
     mean = np.zeros(X.shape[1])
     for block in _row_chunks(X):
-        mean += block.sum(axis=0)
+        mean += (block / scale).sum(axis=0)
     mean /= X.shape[0]
     cov = np.zeros((X.shape[1], X.shape[1]))
     for block in _row_chunks(X):
+        block /= scale
         block -= mean
         cov += block.T @ block
-    return mean, cov / X.shape[0]
+    return mean * scale, cov / X.shape[0], scale
 
 
 class _StreamedRows:
@@ -177,9 +185,9 @@ class BaseNeuralICA(BaseICA):
 
         The statistics are accumulated over row blocks, so a memmap X is never copied whole.
         """
-        mean, cov = _mean_cov(X)
+        mean, cov, scale = _mean_cov(X)
         if not self._whiten_input:
-            std = np.sqrt(np.diag(cov))
+            std = np.sqrt(np.diag(cov)) * scale
             if np.any(std == 0):
                 bad = np.flatnonzero(std == 0).tolist()
                 raise ValueError(
@@ -201,7 +209,7 @@ class BaseNeuralICA(BaseICA):
             )
         u = u * _column_signs(u)
         self.mean_ = mean
-        self.whitening_ = (u / np.sqrt(eig)).T
+        self.whitening_ = (u / (np.sqrt(eig) * scale)).T
 
     def _whitened_tensor(self, X, device, dtype=torch.float32):
         Z = (np.asarray(X, dtype=np.float64) - self.mean_) @ self.whitening_.T

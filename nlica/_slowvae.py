@@ -23,7 +23,7 @@ from ._training import TrainConfig
 from .losses import bernoulli_nll, gaussian_nll, laplace_kl, normal_kl
 from .nn.vae import ConvDecoder, ConvEncoder, MLPDecoder, MLPEncoder, SlowVAEModule
 from .samplers import PairSampler
-from .utils.validation import validate_X
+from .utils.validation import check_array_2d, validate_X
 
 __all__ = ["SlowVAE"]
 
@@ -271,9 +271,8 @@ class SlowVAE(BaseNeuralICA):
     # ------------------------------------------------------------------ helpers
     def _hidden(self):
         """Hidden layer widths of the MLP encoder and decoder (vectors)."""
-        if self.hidden_layer_sizes is None:
-            return _DEFAULT_HIDDEN
-        return tuple(int(h) for h in self.hidden_layer_sizes)
+        given = self._given_hidden_sizes()
+        return _DEFAULT_HIDDEN if given is None else tuple(given)
 
     def _is_image(self):
         return self.image_shape is not None
@@ -348,6 +347,7 @@ class SlowVAE(BaseNeuralICA):
         return _PRESETS[self.preset][1] if self.batch_size is None else int(self.batch_size)
 
     def _check_fit_params(self, X, runs, n_components, fit_params):
+        self._hidden()  # validates hidden_layer_sizes before training
         if self._likelihood() == "bernoulli" and (X.min() < 0 or X.max() > 1):
             raise ValueError(
                 "likelihood='bernoulli' needs X in [0, 1] (binary frames); got values in "
@@ -470,9 +470,9 @@ class SlowVAE(BaseNeuralICA):
             Reconstruction means (pixel probabilities for a Bernoulli decoder).
         """
         self._check_is_fitted()
-        S = np.asarray(S)
-        dtype = S.dtype if S.dtype in (np.float32, np.float64) else np.float64
-        if S.ndim != 2 or S.shape[1] != self.n_components_:
+        S = check_array_2d(S, name="S", dtype=[np.float64, np.float32], allow_1d=False)
+        dtype = S.dtype
+        if S.shape[1] != self.n_components_:
             raise ValueError(
                 f"S must have shape (n_samples, {self.n_components_}); got {S.shape}."
             )

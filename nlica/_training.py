@@ -15,11 +15,12 @@ import torch
 __all__ = ["TrainingDivergedError", "TrainConfig", "train"]
 
 
-class TrainingDivergedError(RuntimeError):
+class TrainingDivergedError(RuntimeError, ValueError):
     """Raised when training produces a non-finite loss.
 
     The message names the step, the loss value and the parameter to turn (usually
-    ``learning_rate``).
+    ``learning_rate``). It is also a :class:`ValueError`: a divergence comes from a value
+    the caller chose (a learning rate too high, unscaled data).
 
     Examples
     --------

@@ -624,26 +624,8 @@ def _save_to(path_of):
 _E = ESTIMATORS
 _PATH_NAMES = ("path", "checkpoint")
 
-# Known failures in files another engineer owns (see the report); strict, so a fix
-# turns them into errors until the mark is removed.
-_XF_WHITEN = ("_neural.BaseNeuralICA._fit_whitener: the float64 covariance of X overflows "
-              "(1e200) or underflows (1e-200); rescale X by a power of two first")
-_XF_SLOWVAE_INV = ("_slowvae.SlowVAE.inverse_transform: S is np.asarray'd without checking "
-                   "dtype or finiteness")
-_XF_SLOWVAE_HIDDEN = ("_slowvae.SlowVAE._build_module: hidden_layer_sizes is cast with int() "
-                      "instead of BaseNeuralICA._given_hidden_sizes()")
-_XF_DIVERGED = ("_training.TrainingDivergedError derives from RuntimeError only; a "
-                "divergence caused by a parameter value should also be a ValueError")
-_XFAIL = {
-    "learning_rate=1e12 (training diverges)": dict.fromkeys(NEURAL, _XF_DIVERGED),
-    "X huge (1e200)": dict.fromkeys(NEURAL, _XF_WHITEN),
-    "X tiny (1e-200)": dict.fromkeys(NEURAL, _XF_WHITEN),
-    "inverse_transform: NaN": {"SlowVAE": _XF_SLOWVAE_INV},
-    "inverse_transform: strings": {"SlowVAE": _XF_SLOWVAE_INV},
-    "hidden_layer_sizes=(0,)": {"SlowVAE": _XF_SLOWVAE_HIDDEN},
-    "hidden_layer_sizes=('a',)": {"SlowVAE": _XF_SLOWVAE_HIDDEN},
-    "hidden_layer_sizes=(-3,)": {"SlowVAE": _XF_SLOWVAE_HIDDEN},
-}
+# Known failures: case id -> {column: reason}, marked xfail(strict=True).
+_XFAIL = {}
 
 ESTIMATOR_CASES = [Case(k, _fit_bad(m), {c: DATA_EXPECT[k][c] for c in _E}) for k, m in
                    DATA.items()]
