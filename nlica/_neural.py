@@ -28,7 +28,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._training import train
-from .base import BaseICA, resolve_device
+from .base import BaseICA, resolve_device, usable_device
 from .utils.validation import check_groups
 from .utils.validation import column_signs as _column_signs
 
@@ -342,9 +342,7 @@ class BaseNeuralICA(BaseICA):
     def __setstate__(self, state):
         device = state.get("device_")
         if isinstance(device, str):
-            dev = torch.device(device)
-            if dev.type == "cuda" and not torch.cuda.is_available():
-                dev = torch.device("cpu")
+            dev = usable_device(device)
             state["device_"] = dev
             if "module_" in state:
                 state["module_"] = state["module_"].to(dev)

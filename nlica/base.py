@@ -7,7 +7,39 @@ from sklearn.utils.validation import check_is_fitted
 
 from .utils.validation import check_n_components, validate_X
 
-__all__ = ["BaseICA", "resolve_device"]
+__all__ = ["BaseICA", "resolve_device", "usable_device"]
+
+
+def usable_device(device):
+    """Return where a stored model goes on this machine: its own device when it exists.
+
+    A model fitted on ``cuda:N`` goes to the CPU where CUDA is missing, and to the current
+    CUDA device where there are fewer than ``N + 1`` GPUs (a sweep's job on its fourth GPU
+    still loads on a one-GPU machine).
+
+    Parameters
+    ----------
+    device : str or torch.device
+        The device the model was on.
+
+    Returns
+    -------
+    device : torch.device
+        A device that exists here.
+
+    Examples
+    --------
+    >>> usable_device("cpu")
+    device(type='cpu')
+    """
+    dev = torch.device(device)
+    if dev.type != "cuda":
+        return dev
+    if not torch.cuda.is_available():
+        return torch.device("cpu")
+    if dev.index is not None and dev.index >= torch.cuda.device_count():
+        return torch.device("cuda")
+    return dev
 
 
 def resolve_device(device, *, check_available=True):

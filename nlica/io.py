@@ -19,6 +19,7 @@ import torch
 from sklearn.exceptions import NotFittedError
 
 from ._version import __version__
+from .base import usable_device
 from .utils.validation import is_int
 
 __all__ = ["save", "load", "CheckpointNotFoundError", "CheckpointWriteError"]
@@ -136,10 +137,7 @@ def _decode(value, device):
     if "__strarray__" in value:
         return np.array(value["__strarray__"], dtype=object).reshape(value["shape"])
     if "__device__" in value:
-        dev = torch.device(value["__device__"])
-        if dev.type == "cuda" and not torch.cuda.is_available():
-            dev = torch.device("cpu")
-        return dev
+        return usable_device(value["__device__"])
     if "__estimator__" in value:
         return _from_checkpoint(value["__estimator__"])
     if "__dict__" in value:

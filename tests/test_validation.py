@@ -1,11 +1,12 @@
 import numpy as np
 import pytest
 import scipy.sparse as sp
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.base import BaseEstimator
 
-from nlica.base import resolve_device
+from nlica.base import resolve_device, usable_device
 from nlica.utils import stack_recordings
 from nlica.utils.validation import (
     check_array_2d,
@@ -149,3 +150,13 @@ def test_resolve_device_spelling_only():
         resolve_device("tpu", check_available=False)
     with pytest.raises(ValueError, match="device must be"):
         resolve_device("meta")
+
+
+def test_usable_device_maps_missing_gpus(monkeypatch):
+    assert usable_device("cpu") == torch.device("cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert usable_device("cuda:3") == torch.device("cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert usable_device("cuda:3") == torch.device("cuda")
+    assert usable_device("cuda:1") == torch.device("cuda:1")
