@@ -13,6 +13,7 @@ import argparse
 import csv
 import json
 import os
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -104,14 +105,75 @@ def _pcl_job(n_layers, seed, *, n_sources, n_samples, device, n_jobs, estimator_
     return rows
 
 
-def _run(jobs, n_jobs, verbose):
-    results = Parallel(n_jobs=n_jobs, verbose=verbose)(jobs)
+def _import_tqdm():
+    """Return ``tqdm.auto.tqdm``, or None when the optional ``progress`` extra is missing."""
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    return tqdm
+
+
+class _Progress:
+    """Progress over finished jobs: a tqdm bar, or one plain line per job without tqdm.
+
+    Lines and bar go to stderr, so the tables on stdout stay clean.
+    """
+
+    def __init__(self, total, desc, enabled=True, file=None):
+        self.total, self.desc, self.done = total, desc, 0
+        self.file = file if file is not None else sys.stderr
+        tqdm = _import_tqdm() if enabled else None
+        self.enabled = enabled
+        self.bar = (tqdm(total=total, desc=desc, unit="job", file=self.file)
+                    if tqdm is not None else None)
+
+    def update(self, label, note=""):
+        if not self.enabled:
+            return
+        self.done += 1
+        if self.bar is not None:
+            self.bar.set_postfix_str(f"{label} {note}".strip(), refresh=False)
+            self.bar.update(1)
+        else:
+            print(f"[{self.done}/{self.total}] {self.desc}: {label}"
+                  + (f" ({note})" if note else ""), file=self.file, flush=True)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _mcc_note(rows):
+    """``"TCL 0.981, FastICA 0.847"``: the MCC of each method in one job's rows."""
+    return ", ".join(f"{r['method']} {r['mcc']:.3f}" for r in rows)
+
+
+def _run_jobs(jobs, labels, n_jobs, verbose, progress, desc, rows_of=lambda r: r):
+    """Run joblib jobs in order; with ``progress``, report each job as it finishes."""
+    if not progress:
+        return Parallel(n_jobs=n_jobs, verbose=verbose)(jobs)
+    bar = _Progress(len(jobs), desc)
+    results = []
+    try:
+        # A generator yields each result (in order) as soon as it is ready.
+        for result, label in zip(Parallel(n_jobs=n_jobs, verbose=verbose,
+                                          return_as="generator")(jobs), labels):
+            results.append(result)
+            bar.update(label, _mcc_note(rows_of(result)))
+    finally:
+        bar.close()
+    return results
+
+
+def _run(jobs, labels, n_jobs, verbose, progress, desc):
+    results = _run_jobs(jobs, labels, n_jobs, verbose, progress, desc)
     return [row for rows in results for row in rows]
 
 
 def run_tcl_experiment(layers=(1, 2, 3, 4, 5), segments=(8, 16, 32, 64, 128, 256), *,
                        n_seeds=3, n_sources=5, segment_length=256, device="cpu", n_jobs=1,
-                       verbose=0, estimator_params=None):
+                       verbose=0, estimator_params=None, progress=False):
     """MCC of TCL (and FastICA) against the number of segments, one curve per depth.
 
     Reproduces Figure 2 of Hyvärinen & Morioka (2016) at a chosen scale; the paper's scale
@@ -136,7 +198,10 @@ def run_tcl_experiment(layers=(1, 2, 3, 4, 5), segments=(8, 16, 32, 64, 128, 256
     verbose : int, default=0
         joblib verbosity.
     estimator_params : dict, default=None
-        Extra :class:`~nlica.TCL` parameters (e.g. ``{"preset": "paper"}``).
+        Extra :class:`~nlica.TCL` parameters (e.g. ``{"preset": "paper"}``;
+        ``{"verbose": 2}`` adds each fit's own progress bar).
+    progress : bool, default=False
+        Report each finished job (a tqdm bar on stderr; plain lines without tqdm).
 
     Returns
     -------
@@ -150,7 +215,7 @@ def run_tcl_experiment(layers=(1, 2, 3, 4, 5), segments=(8, 16, 32, 64, 128, 256
     ...                           estimator_params={"max_iter": 50})  # doctest: +SKIP
     """
     params = dict(estimator_params or {})
-    jobs = []
+    jobs, labels = [], []
     for n_layers in layers:
         for n_segments in segments:
             for seed in range(n_seeds):
@@ -159,11 +224,13 @@ def run_tcl_experiment(layers=(1, 2, 3, 4, 5), segments=(8, 16, 32, 64, 128, 256
                     n_layers, n_segments, seed, n_sources=n_sources,
                     segment_length=segment_length, device=dev, n_jobs=n_jobs,
                     estimator_params=params))
-    return _run(jobs, n_jobs, verbose)
+                labels.append(f"L={n_layers} segments={n_segments} seed={seed}")
+    return _run(jobs, labels, n_jobs, verbose, progress, "tcl experiment")
 
 
 def run_pcl_experiment(layers=(1, 2, 3, 4, 5), *, n_seeds=3, n_sources=5, n_samples=2**15,
-                       device="cpu", n_jobs=1, verbose=0, estimator_params=None):
+                       device="cpu", n_jobs=1, verbose=0, estimator_params=None,
+                       progress=False):
     """MCC of PCL (and FastICA) against mixing depth.
 
     Reproduces the depth experiment of Hyvärinen & Morioka (2017); the paper's scale is
@@ -187,6 +254,8 @@ def run_pcl_experiment(layers=(1, 2, 3, 4, 5), *, n_seeds=3, n_sources=5, n_samp
         joblib verbosity.
     estimator_params : dict, default=None
         Extra :class:`~nlica.PCL` parameters.
+    progress : bool, default=False
+        Report each finished job (a tqdm bar on stderr; plain lines without tqdm).
 
     Returns
     -------
@@ -199,14 +268,15 @@ def run_pcl_experiment(layers=(1, 2, 3, 4, 5), *, n_seeds=3, n_sources=5, n_samp
     ...                           estimator_params={"max_iter": 50})  # doctest: +SKIP
     """
     params = dict(estimator_params or {})
-    jobs = []
+    jobs, labels = [], []
     for n_layers in layers:
         for seed in range(n_seeds):
             dev = _job_device(device, len(jobs))
             jobs.append(delayed(_pcl_job)(
                 n_layers, seed, n_sources=n_sources, n_samples=n_samples, device=dev,
                 n_jobs=n_jobs, estimator_params=params))
-    return _run(jobs, n_jobs, verbose)
+            labels.append(f"L={n_layers} seed={seed}")
+    return _run(jobs, labels, n_jobs, verbose, progress, "pcl experiment")
 
 
 # ------------------------------------------------------------------------------ SlowVAE
@@ -242,6 +312,11 @@ def _pca_reduce(X, n_components):
     return X @ evecs[:, ::-1][:, :min(n_components, int(np.sum(evals > 1e-9 * evals[-1])))]
 
 
+def _vae_names(baseline_beta):
+    # A job without a baseline beta fits SlowVAE only (``baseline=False``).
+    return ("SlowVAE",) if baseline_beta is None else ("SlowVAE", "beta-VAE")
+
+
 def _vae_params(name, estimator_params, baseline_beta):
     params = dict(estimator_params)
     if name == "beta-VAE":
@@ -272,7 +347,7 @@ def _slowvae_vector_job(n_layers, seed, *, n_sources, n_samples, baseline_beta, 
     data = make_slowvae_dataset(n_sources=n_sources, n_layers=n_layers, n_samples=n_samples,
                                 random_state=seed)
     rows = []
-    for name in ("SlowVAE", "beta-VAE"):
+    for name in _vae_names(baseline_beta):
         t0 = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -308,7 +383,7 @@ def _slowvae_sprite_job(transitions, seed, *, n_frames, image_size, n_groups, ba
     params = (dict(estimator_params) if "preset" in estimator_params
               else {**_SPRITE_DEFAULTS, **estimator_params})
     rows, traversals = [], {}
-    for name in ("SlowVAE", "beta-VAE"):
+    for name in _vae_names(baseline_beta):
         t0 = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -349,7 +424,7 @@ def run_slowvae_experiment(part="both", layers=(1, 2, 3), transitions=("laplace"
                            n_seeds=3, n_sources=5, n_samples=2**15, n_frames=4000,
                            image_size=32, n_groups=10, baseline_beta=None, device="cpu",
                            n_jobs=1, verbose=0, estimator_params=None,
-                           return_traversals=False):
+                           return_traversals=False, progress=False, baseline=True):
     """Spearman MCC of SlowVAE, a beta-VAE and FastICA on vector toys and sprite sequences.
 
     Two parts, after Klindt et al. (2021):
@@ -412,6 +487,11 @@ def run_slowvae_experiment(part="both", layers=(1, 2, 3), transitions=("laplace"
         ``gamma`` and ``beta`` here set SlowVAE's; the baseline keeps ``gamma=0``.
     return_traversals : bool, default=False
         Also return latent traversals of the first seed's sprite models.
+    progress : bool, default=False
+        Report each finished job (a tqdm bar on stderr; plain lines without tqdm).
+    baseline : bool, default=True
+        Also fit the beta-VAE baseline; ``False`` fits SlowVAE and FastICA only (half the
+        time).
 
     Returns
     -------
@@ -436,18 +516,19 @@ def run_slowvae_experiment(part="both", layers=(1, 2, 3), transitions=("laplace"
     if isinstance(transitions, str):
         transitions = (transitions,)
     params = dict(estimator_params or {})
-    jobs = []
+    jobs, labels = [], []
     if part in ("vector", "both"):
-        beta = 1.0 if baseline_beta is None else baseline_beta
+        beta = (1.0 if baseline_beta is None else baseline_beta) if baseline else None
         for n_layers in layers:
             for seed in range(n_seeds):
                 dev = _job_device(device, len(jobs))
                 jobs.append(delayed(_slowvae_vector_job)(
                     n_layers, seed, n_sources=n_sources, n_samples=n_samples,
                     baseline_beta=beta, device=dev, n_jobs=n_jobs, estimator_params=params))
+                labels.append(f"vector L={n_layers} seed={seed}")
     n_vector = len(jobs)
     if part in ("sprites", "both"):
-        beta = 8.0 if baseline_beta is None else baseline_beta
+        beta = (8.0 if baseline_beta is None else baseline_beta) if baseline else None
         for trans in transitions:
             for seed in range(n_seeds):
                 dev = _job_device(device, len(jobs))
@@ -455,7 +536,10 @@ def run_slowvae_experiment(part="both", layers=(1, 2, 3), transitions=("laplace"
                     trans, seed, n_frames=n_frames, image_size=image_size,
                     n_groups=n_groups, baseline_beta=beta, device=dev, n_jobs=n_jobs,
                     estimator_params=params, traversal=return_traversals and seed == 0))
-    results = Parallel(n_jobs=n_jobs, verbose=verbose)(jobs)
+                labels.append(f"sprites {trans} seed={seed}")
+    # Sprite jobs return (rows, traversals), vector jobs their rows.
+    results = _run_jobs(jobs, labels, n_jobs, verbose, progress, "slowvae experiment",
+                        rows_of=lambda r: r[0] if isinstance(r, tuple) else r)
     rows = [row for rows in results[:n_vector] for row in rows]
     traversals = []
     for sprite_rows, trav in results[n_vector:]:
@@ -516,8 +600,16 @@ def _write(rows, summary, out_dir, name, plot):
             return None
         path = out_dir / f"{name}.png"
         fig.savefig(path, dpi=90)
+        _close(fig)
         return path
     return None
+
+
+def _close(fig):
+    # Saved figures are closed so that repeated runs (tests, notebooks) do not pile them up.
+    from .plotting import _plt
+
+    _plt().close(fig)
 
 
 def _print_summary(summary):
@@ -668,10 +760,17 @@ def main(argv=None):
     parser.add_argument("--max-iter", type=int, default=None,
                         help="override the estimator's step budget")
     parser.add_argument("--preset", default=None, choices=["fast", "paper"])
-    parser.add_argument("--out", default="results", help="output folder")
-    parser.add_argument("-v", "--verbose", type=int, default=0)
+    parser.add_argument("--out", default="results",
+                        help="output folder for NAME_experiment.csv, .json and .png "
+                             "(default: results)")
+    parser.add_argument("--progress", action="store_true",
+                        help="a progress bar over the jobs (plain lines without tqdm)")
+    parser.add_argument("-v", "--verbose", type=int, default=0,
+                        help="1: progress over the jobs (as --progress); 2: also each "
+                             "fit's own progress bar")
     args = parser.parse_args(argv)
-    params = {}
+    args.progress = args.progress or args.verbose >= 1
+    params = {"verbose": 2} if args.verbose >= 2 else {}
     if args.max_iter is not None:
         params["max_iter"] = args.max_iter
     if args.preset is not None:
@@ -686,22 +785,23 @@ def main(argv=None):
     if args.name == "tcl":
         rows = run_tcl_experiment(args.layers, args.segments, n_seeds=args.seeds,
                                   n_sources=args.n_sources, segment_length=args.segment_length,
-                                  device=args.device, n_jobs=args.n_jobs, verbose=args.verbose,
-                                  estimator_params=params)
+                                  device=args.device, n_jobs=args.n_jobs,
+                                  estimator_params=params, progress=args.progress)
         summary = summarize(rows, ["n_layers", "n_segments"])
         plot = _tcl_plot
         print("MCC rule: Pearson, estimate vs |s| (FastICA: |estimate|), Hungarian matching")
     else:
         rows = run_pcl_experiment(args.layers, n_seeds=args.seeds, n_sources=args.n_sources,
                                   n_samples=args.n_samples, device=args.device,
-                                  n_jobs=args.n_jobs, verbose=args.verbose,
-                                  estimator_params=params)
+                                  n_jobs=args.n_jobs, estimator_params=params,
+                                  progress=args.progress)
         summary = summarize(rows, ["n_layers"])
         plot = _pcl_plot
         print("MCC rule: Pearson, estimate vs s, Hungarian matching")
     _print_summary(summary)
-    path = _write(rows, summary, args.out, f"{args.name}_experiment", plot)
-    print(f"\nwrote {args.out}/{args.name}_experiment.json and .csv"
+    name = f"{args.name}_experiment"
+    path = _write(rows, summary, args.out, name, plot)
+    print(f"\nwrote {args.out}/{name}.json, {args.out}/{name}.csv"
           + (f", {path}" if path else ""))
     return 0
 
@@ -712,8 +812,8 @@ def _slowvae_main(args, params):
         args.part, args.layers or [1, 2, 3], args.transitions, n_seeds=args.seeds,
         n_sources=args.n_sources, n_samples=args.n_samples, n_frames=args.n_frames,
         image_size=args.image_size, n_groups=args.n_groups, baseline_beta=args.baseline_beta,
-        device=args.device, n_jobs=args.n_jobs, verbose=args.verbose, estimator_params=params,
-        return_traversals=True)
+        device=args.device, n_jobs=args.n_jobs, estimator_params=params,
+        return_traversals=True, progress=args.progress)
     summary = summarize(rows, ["part", "n_layers", "transitions"])
     print(f"MCC rule: {_SLOWVAE_RULE}; vector part vs s, sprite part vs "
           "(scale, orientation, x, y); scored on the training data")
@@ -726,7 +826,8 @@ def _slowvae_main(args, params):
         print("\nsprites, per factor (Spearman |rho| of the matched latent):")
         _print_summary(per)
     path = _write(rows, summary, args.out, name, _slowvae_plot)
-    written = [f"{args.out}/{name}.json", ".csv"] + ([str(path)] if path else [])
+    written = [f"{args.out}/{name}.json", f"{args.out}/{name}.csv"] + (
+        [str(path)] if path else [])
     if traversals:
         try:
             fig = _traversal_plot(traversals)
@@ -735,6 +836,7 @@ def _slowvae_main(args, params):
         if fig is not None:
             tpath = Path(args.out) / f"{name}_traversal.png"
             fig.savefig(tpath, dpi=90)
+            _close(fig)
             written.append(str(tpath))
     print("\nwrote " + ", ".join(written))
     return 0

@@ -1,6 +1,7 @@
 """Fast smoke tests of the experiment sweeps (tiny data, a few optimiser steps)."""
 
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -82,6 +83,22 @@ def test_slowvae_experiment_baseline_is_gamma_zero(monkeypatch):
     run_slowvae_experiment("sprites", n_seeds=1, n_frames=40, image_size=8, n_groups=1,
                            estimator_params={"max_iter": 2, "batch_size": 4})
     assert seen == [(10.0, 1.0), (0.0, 1.0), (10.0, 1.0), (0.0, 8.0)]
+
+
+def test_slowvae_experiment_without_baseline_reports_progress(monkeypatch, capsys):
+    # Without tqdm the progress is one plain line per job, on stderr.
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    rows, traversals = run_slowvae_experiment(
+        "both", [1], n_seeds=1, n_sources=2, n_samples=128, n_frames=40, image_size=8,
+        n_groups=1, estimator_params={"max_iter": 2, "batch_size": 4}, baseline=False,
+        return_traversals=True, progress=True)
+    assert {r["method"] for r in rows} == {"SlowVAE", "FastICA"}
+    assert {t["method"] for t in traversals} == {"SlowVAE"}
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("[")]
+    assert len(err) == 2
+    assert err[0].startswith("[1/2] slowvae experiment: vector L=1 seed=0 (SlowVAE 0.")
+    assert err[1].startswith("[2/2] slowvae experiment: sprites laplace seed=0 (SlowVAE 0.")
 
 
 def test_slowvae_experiment_rejects_unknown_part():
