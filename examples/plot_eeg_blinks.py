@@ -9,6 +9,7 @@ component, which we find by its peakiness (kurtosis) and its correlation with th
 """
 
 import os
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -18,6 +19,10 @@ from scipy.stats import kurtosis
 from nlica import FastICA
 from nlica.datasets import load_eeglab_sample
 from nlica.plotting import plot_components
+
+# Figures are saved here too (``examples_output/`` in the current directory by default).
+out = Path(os.environ.get("NLICA_EXAMPLES_OUT", "examples_output"))
+out.mkdir(parents=True, exist_ok=True)
 
 eeg = load_eeglab_sample()
 X, names, sfreq = eeg.data, eeg.ch_names, eeg.sfreq
@@ -44,8 +49,9 @@ print(f"blink component: {blink}  kurtosis {kurt[blink]:.1f}  "
       f"|r| with FPz {corr[blink, 0]:.2f}, with EOG1 {corr[blink, 1]:.2f}")
 
 # The blink component's weights over the channels: largest at the front (FPz, EOG1, F3).
-plot_components(ica.mixing_, names, components=[blink])
-plt.tight_layout()
+axes = plot_components(ica.mixing_, names, components=[blink])
+axes[0].figure.tight_layout()
+axes[0].figure.savefig(out / "eeg_blink_component_weights.png", dpi=100)
 
 # %%
 # Remove it and compare
@@ -70,6 +76,9 @@ for ax, ch in zip(axes[1:], frontal):
 axes[1].legend(loc="upper right", fontsize="small", ncol=2)
 axes[-1].set_xlabel("time (s)")
 fig.tight_layout()
+fig.savefig(out / "eeg_blink_removal.png", dpi=100)
+print(f"wrote {(out / 'eeg_blink_component_weights.png').resolve()} and "
+      f"{(out / 'eeg_blink_removal.png').resolve()}")
 
 # %%
 # The blink variance at FPz drops by most of its size.

@@ -11,6 +11,7 @@ accuracy of TCL's condition classifier (``TCL.score``), leaving whole recordings
 """
 
 import os
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -61,6 +62,11 @@ ax.set_xlabel("n_layers")
 ax.set_ylabel("held-out condition accuracy")
 ax.legend()
 fig.tight_layout()
+# Saved too (``NLICA_EXAMPLES_OUT``, by default ``examples_output/`` in the current directory).
+out = Path(os.environ.get("NLICA_EXAMPLES_OUT", "examples_output"))
+out.mkdir(parents=True, exist_ok=True)
+fig.savefig(out / "pipeline_depth_selection.png", dpi=100)
+print(f"wrote {(out / 'pipeline_depth_selection.png').resolve()}")
 
 # %%
 # The refitted pipeline's sources, scored against ``|s|`` (TCL recovers ``|s_i|``).
