@@ -75,6 +75,29 @@ def _mean_cov(X):
     return mean * scale, cov / X.shape[0], scale
 
 
+def check_finite_output(values, name):
+    """Raise a ValueError when a float32 network's output overflowed (never return NaN).
+
+    Parameters
+    ----------
+    values : ndarray
+        The output.
+    name : str
+        The input argument whose values were out of range (``"X"``, ``"S"``).
+
+    Returns
+    -------
+    values : ndarray
+        ``values``, unchanged.
+    """
+    if not np.all(np.isfinite(values)):
+        raise ValueError(
+            f"{name} has values far outside the range seen in fit: the float32 network "
+            f"overflowed and gave non-finite output. Check the units and scaling of {name}."
+        )
+    return values
+
+
 class _StreamedRows:
     """Whitened rows of ``X`` made on demand: the training data when X exceeds the budget.
 
@@ -312,7 +335,9 @@ class BaseNeuralICA(BaseICA):
             for start in range(0, X.shape[0], _TRANSFORM_BATCH):
                 Z = self._whitened_tensor(X[start : start + _TRANSFORM_BATCH], self.device_)
                 out.append(encode(self.module_, Z).float().cpu().numpy())
-        return np.concatenate(out, axis=0) if out else np.empty((0, self.n_components_))
+        if not out:
+            return np.empty((0, self.n_components_))
+        return check_finite_output(np.concatenate(out, axis=0), "X")
 
     def transform(self, X):
         """Return the estimated sources of ``X``.

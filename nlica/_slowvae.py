@@ -18,7 +18,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._neural import TRAINING_CONSTRAINTS, BaseNeuralICA
+from ._neural import _TRANSFORM_BATCH, TRAINING_CONSTRAINTS, BaseNeuralICA, check_finite_output
 from ._training import TrainConfig
 from .losses import bernoulli_nll, gaussian_nll, laplace_kl, normal_kl
 from .nn.vae import ConvDecoder, ConvEncoder, MLPDecoder, MLPEncoder, SlowVAEModule
@@ -478,14 +478,14 @@ class SlowVAE(BaseNeuralICA):
             )
         out = []
         with torch.no_grad():
-            for start in range(0, S.shape[0], 65536):
-                z = torch.tensor(S[start : start + 65536], dtype=torch.float32,
+            for start in range(0, S.shape[0], _TRANSFORM_BATCH):
+                z = torch.tensor(S[start : start + _TRANSFORM_BATCH], dtype=torch.float32,
                                  device=self.device_)
                 dec = self.module_.decode(z)
                 if self.module_.likelihood == "bernoulli":
                     dec = torch.sigmoid(dec)
                 out.append(dec.cpu().numpy().astype(np.float64))
-        X = (np.concatenate(out) if out
+        X = (check_finite_output(np.concatenate(out), "S") if out
              else np.empty((0, self.n_features_in_)))
         return self._unwhiten(X).astype(dtype)
 

@@ -192,3 +192,14 @@ def test_gpu_fit():
     vae = SlowVAE(max_iter=50, random_state=0, device="cuda").fit(data.X)
     assert vae.device_.type == "cuda"
     assert vae.transform(data.X).shape == (2000, 3)
+
+
+def test_out_of_range_input_is_refused_not_nan():
+    # Fitted on unit-scale data, the float32 network overflows on 1e300: an error, not NaN.
+    X = np.random.default_rng(0).standard_normal((64, 3))
+    vae = _tiny().fit(X)
+    with pytest.raises(ValueError, match="X has values far outside the range seen in fit"):
+        vae.transform(X * 1e300)
+    with pytest.raises(ValueError, match="S has values far outside"):
+        vae.inverse_transform(np.full((4, 3), 1e300))
+    assert np.all(np.isfinite(vae.inverse_transform(vae.transform(X))))
