@@ -157,7 +157,13 @@ def make_sprite_sequences(
         raise ValueError(f"transitions must be 'laplace' or 'natural'; got {transitions!r}.")
     if isinstance(shapes, str):
         shapes = (shapes,)
-    shapes = tuple(shapes)
+    try:
+        shapes = tuple(shapes)
+    except TypeError:
+        raise TypeError(
+            f"shapes must be a shape name or a sequence of them, from {SPRITE_SHAPES}; got "
+            f"{shapes!r} of type {type(shapes).__name__}."
+        ) from None
     unknown = [s for s in shapes if s not in SPRITE_SHAPES]
     if not shapes or unknown:
         raise ValueError(

@@ -38,6 +38,21 @@ def _job_device(device, index):
     return f"cuda:{index % n_gpus}"
 
 
+def _check_sweep(values, name, n_seeds):
+    """Return ``values`` as a non-empty tuple; check ``n_seeds`` (a clear error up front)."""
+    if isinstance(values, str | bytes) or not hasattr(values, "__iter__"):
+        raise TypeError(
+            f"{name} must be a sequence of settings (e.g. [1, 2, 3]); got {values!r} of type "
+            f"{type(values).__name__}."
+        )
+    values = tuple(values)
+    if not values:
+        raise ValueError(f"{name} is empty; give at least one setting to run.")
+    if isinstance(n_seeds, bool) or not isinstance(n_seeds, int | np.integer) or n_seeds < 1:
+        raise ValueError(f"n_seeds must be an integer >= 1; got {n_seeds!r}.")
+    return values
+
+
 def _limit_threads(n_jobs):
     # Parallel jobs each get a share of the cores instead of all fighting for all of them.
     import torch
@@ -214,6 +229,8 @@ def run_tcl_experiment(layers=(1, 2, 3, 4, 5), segments=(8, 16, 32, 64, 128, 256
     >>> rows = run_tcl_experiment([1], [4], n_seeds=1, segment_length=64,
     ...                           estimator_params={"max_iter": 50})  # doctest: +SKIP
     """
+    layers = _check_sweep(layers, "layers", n_seeds)
+    segments = _check_sweep(segments, "segments", n_seeds)
     params = dict(estimator_params or {})
     jobs, labels = [], []
     for n_layers in layers:
@@ -267,6 +284,7 @@ def run_pcl_experiment(layers=(1, 2, 3, 4, 5), *, n_seeds=3, n_sources=5, n_samp
     >>> rows = run_pcl_experiment([1], n_seeds=1, n_samples=2048,
     ...                           estimator_params={"max_iter": 50})  # doctest: +SKIP
     """
+    layers = _check_sweep(layers, "layers", n_seeds)
     params = dict(estimator_params or {})
     jobs, labels = [], []
     for n_layers in layers:
@@ -515,6 +533,8 @@ def run_slowvae_experiment(part="both", layers=(1, 2, 3), transitions=("laplace"
         raise ValueError(f"part must be 'vector', 'sprites' or 'both'; got {part!r}.")
     if isinstance(transitions, str):
         transitions = (transitions,)
+    layers = _check_sweep(layers, "layers", n_seeds)
+    transitions = _check_sweep(transitions, "transitions", n_seeds)
     params = dict(estimator_params or {})
     jobs, labels = [], []
     if part in ("vector", "both"):

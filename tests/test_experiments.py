@@ -184,3 +184,16 @@ def test_cli_dispatch_through_package_cli(tmp_path):
     assert (tmp_path / "slowvae_experiment.json").exists()
     assert not (tmp_path / "slowvae_experiment_traversal.png").exists()
     assert experiments.__all__.count("run_slowvae_experiment") == 1
+
+
+@pytest.mark.parametrize("call,exc,match", [
+    (lambda: run_tcl_experiment(None), TypeError, "layers must be a sequence"),
+    (lambda: run_tcl_experiment([1], 4), TypeError, "segments must be a sequence"),
+    (lambda: run_pcl_experiment([]), ValueError, "layers is empty"),
+    (lambda: run_pcl_experiment([1], n_seeds=0), ValueError, "n_seeds must be an integer"),
+    (lambda: run_slowvae_experiment("sprites", transitions=[]), ValueError,
+     "transitions is empty"),
+])
+def test_bad_sweeps_are_refused_before_any_job(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()

@@ -73,3 +73,8 @@ def test_invalid_arguments():
         make_sprite_sequences(10, image_size=4)
     with pytest.raises(ValueError, match="n_groups"):
         make_sprite_sequences(3, n_groups=5)
+
+
+def test_shapes_not_a_sequence_is_a_clear_type_error():
+    with pytest.raises(TypeError, match="shapes must be a shape name or a sequence"):
+        make_sprite_sequences(shapes=3)
