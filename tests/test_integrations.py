@@ -40,3 +40,18 @@ def test_remove_component_removes_only_it():
 def test_not_a_raw():
     with pytest.raises(TypeError, match="mne.io.Raw"):
         fit_raw(FastICA(), np.zeros((3, 10)))
+
+
+def test_bad_estimator_unfitted_and_bad_exclude_are_clear():
+    from sklearn.exceptions import NotFittedError
+
+    raw, _ = _raw()
+    with pytest.raises(TypeError, match="estimator must be an nlica estimator"):
+        fit_raw("FastICA", raw)
+    with pytest.raises(NotFittedError, match="fit_raw"):
+        transform_raw(FastICA(), raw)
+    ica = fit_raw(FastICA(random_state=0), raw)
+    for bad in ([3], [-1], ["Fz"], [0.5]):
+        with pytest.raises(ValueError, match="exclude must list component indices"):
+            remove_components(ica, raw, bad)
+    np.testing.assert_allclose(remove_components(ica, raw, []).get_data(), raw.get_data())

@@ -4,6 +4,8 @@ MNE stores data channels-first, ``(n_channels, n_times)``; nlica wants time in r
 transposition happens here and nowhere else.
 """
 
+import numpy as np
+
 __all__ = ["fit_raw", "transform_raw", "remove_components"]
 
 
@@ -23,6 +25,19 @@ def _data(raw, picks):
                             exclude="bads") if picks is None else picks
     names = [raw.ch_names[i] for i in picked] if not isinstance(picked[0], str) else list(picked)
     return raw.get_data(picks=names).T, names
+
+
+def _fitted_picks(estimator):
+    """Return the channel names ``estimator`` was fitted on by :func:`fit_raw`."""
+    picks = getattr(estimator, "picks_", None)
+    if picks is None:
+        from sklearn.exceptions import NotFittedError
+
+        raise NotFittedError(
+            f"this {type(estimator).__name__} was not fitted with nlica.integrations.mne."
+            "fit_raw (it has no picks_); call fit_raw(estimator, raw) first."
+        )
+    return picks
 
 
 def fit_raw(estimator, raw, *, picks=None, **fit_params):
@@ -54,6 +69,11 @@ def fit_raw(estimator, raw, *, picks=None, **fit_params):
     >>> fit_raw(FastICA(random_state=0), raw).picks_
     ['a', 'b']
     """
+    if not hasattr(estimator, "fit") or not hasattr(estimator, "transform"):
+        raise TypeError(
+            "estimator must be an nlica estimator (with fit and transform); got "
+            f"{estimator!r} of type {type(estimator).__name__}."
+        )
     X, names = _data(raw, picks)
     estimator.fit(X, **fit_params)
     estimator.picks_ = names
@@ -86,7 +106,7 @@ def transform_raw(estimator, raw):
     ['ICA000', 'ICA001']
     """
     mne = _mne()
-    X, _ = _data(raw, estimator.picks_)
+    X, _ = _data(raw, _fitted_picks(estimator))
     S = estimator.transform(X)
     names = [f"ICA{i:03d}" for i in range(S.shape[1])]
     info = mne.create_info(names, raw.info["sfreq"], "misc")
@@ -127,10 +147,19 @@ def remove_components(estimator, raw, exclude):
     if not hasattr(estimator, "inverse_transform"):
         raise TypeError(f"{type(estimator).__name__} has no inverse_transform; components "
                         "cannot be removed from the data.")
-    X, names = _data(raw, estimator.picks_)
+    X, names = _data(raw, _fitted_picks(estimator))
     S = estimator.transform(X)
+    exclude = np.asarray(exclude).reshape(-1)
+    if exclude.size == 0:
+        exclude = exclude.astype(np.intp)  # [] reads as float
+    elif (exclude.dtype.kind not in "iu" or exclude.min() < 0
+          or exclude.max() >= S.shape[1]):
+        raise ValueError(
+            f"exclude must list component indices in [0, {S.shape[1]}); got "
+            f"{exclude.tolist()!r}."
+        )
     S_kept = S.copy()
-    S_kept[:, list(exclude)] = 0.0
+    S_kept[:, exclude] = 0.0
     X_clean = X - estimator.inverse_transform(S) + estimator.inverse_transform(S_kept)
     mne = _mne()
     data = raw.get_data()
