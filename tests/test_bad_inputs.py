@@ -58,14 +58,7 @@ ESTIMATORS = ("FastICA-numpy", "FastICA-torch", "TCL", "PCL", "SlowVAE")
 NEURAL = ("TCL", "PCL", "SlowVAE")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    # The networks here are tiny: on a shared 2-core machine extra threads only add
-    # contention (a SlowVAE step takes ~80 ms with 2 threads, ~2 ms with 1).
-    n_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n_threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 # --------------------------------------------------------------------------------------

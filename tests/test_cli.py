@@ -11,14 +11,7 @@ from nlica.cli import main, run_bench, run_demo
 BENCH_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    import torch
-
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture

@@ -15,15 +15,7 @@ from nlica.experiments import (
     summarize,
 )
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    import torch
-
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _check_rows(rows, methods, rule_word):

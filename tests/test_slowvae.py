@@ -12,14 +12,7 @@ from nlica.losses import laplace_kl, normal_kl
 from nlica.metrics import mean_corr_coef
 from nlica.nn.vae import ConvDecoder, ConvEncoder, MLPDecoder, MLPEncoder, SlowVAEModule
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # The test machine is shared: keep torch on one thread and restore afterwards.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _tiny(**kw):
