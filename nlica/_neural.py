@@ -29,7 +29,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._training import train
 from .base import BaseICA, resolve_device, usable_device
-from .utils.validation import check_groups
+from .utils.validation import check_groups, check_time_in_rows
 from .utils.validation import column_signs as _column_signs
 
 __all__ = ["BaseNeuralICA"]
@@ -280,6 +280,7 @@ class BaseNeuralICA(BaseICA):
     def _fit_neural_body(self, X, groups, fit_params):
         self._validate_params()
         X, n_components = self._validate_fit_data(X)
+        self._check_layout(X)
         runs = check_groups(groups, X.shape[0], min_run_length=self._min_run_length)
         device = resolve_device(self.device)
         self._check_fit_params(X, runs, n_components, fit_params)
@@ -322,6 +323,10 @@ class BaseNeuralICA(BaseICA):
         self.n_iter_ = n_iter
         self._after_fit(Z, runs, fit_params)
         return self
+
+    def _check_layout(self, X):
+        """Refuse channels-first data before any n_features^2 matrix is formed."""
+        check_time_in_rows(X, type(self).__name__)
 
     def _check_fit_params(self, X, runs, n_components, fit_params):
         """Check method-specific data needs (e.g. enough samples for a batch)."""

@@ -277,6 +277,11 @@ class SlowVAE(BaseNeuralICA):
     def _is_image(self):
         return self.image_shape is not None
 
+    def _check_layout(self, X):
+        # Images legitimately have more pixels than frames; vectors follow the common rule.
+        if not self._is_image():
+            super()._check_layout(X)
+
     def _likelihood(self):
         if self.likelihood != "auto":
             return self.likelihood

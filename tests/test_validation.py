@@ -160,3 +160,20 @@ def test_usable_device_maps_missing_gpus(monkeypatch):
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
     assert usable_device("cuda:3") == torch.device("cuda")
     assert usable_device("cuda:1") == torch.device("cuda:1")
+
+
+def test_nan_message_is_nlicas_not_histgradientboosting():
+    X = np.ones((5, 2))
+    X[3, 1] = np.nan
+    with pytest.raises(ValueError, match=r"X contains NaN or infinity.*row 3, column 1") as info:
+        validate_X(BaseEstimator(), X, reset=True)
+    assert "HistGradientBoosting" not in str(info.value)
+
+
+def test_check_time_in_rows():
+    from nlica.utils.validation import check_time_in_rows
+
+    check_time_in_rows(np.ones((4, 4)), "TCL")  # square is not wide
+    with pytest.raises(ValueError, match=r"X has shape \(3, 5\).*PCL reads rows as time "
+                                         r"points.*pass X\.T"):
+        check_time_in_rows(np.ones((3, 5)), "PCL")

@@ -18,6 +18,8 @@ __all__ = [
     "check_labels",
     "check_n_components",
     "validate_X",
+    "caller_stacklevel",
+    "check_time_in_rows",
     "group_runs",
 ]
 
@@ -183,17 +185,20 @@ def validate_X(estimator, X, *, reset, ensure_min_samples=2, dtype=None, name="X
     _check_ndim(X, name, allow_1d=False)
     if dtype is None:
         dtype = [np.float64, np.float32]
-    return _name_sklearn_errors(
+    X = _name_sklearn_errors(
         lambda: validate_data(
             estimator,
             X,
             reset=reset,
             dtype=dtype,
             ensure_min_samples=ensure_min_samples,
-            ensure_all_finite=True,
+            # Checked below: scikit-learn's message advises HistGradientBoosting.
+            ensure_all_finite=False,
         ),
         name,
     )
+    check_finite(X, name)
+    return X
 
 
 def check_array_2d(X, *, name, ensure_min_samples=1, dtype=np.float64, allow_1d=True):
@@ -489,3 +494,70 @@ def is_int(value):
     (True, False)
     """
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def caller_stacklevel():
+    """Return the ``stacklevel`` that points a warning at the first frame outside nlica.
+
+    Frames of nlica and of scikit-learn (whose wrappers sit around ``fit`` and
+    ``fit_transform``) are skipped, so the warning names the user's line.
+
+    Returns
+    -------
+    stacklevel : int
+        For ``warnings.warn`` called by the function that calls this one.
+
+    Examples
+    --------
+    >>> caller_stacklevel() >= 1
+    True
+    """
+    import os
+    import sys
+
+    import sklearn
+
+    skip = (
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep,
+        os.path.dirname(os.path.abspath(sklearn.__file__)) + os.sep,
+    )
+    frame = sys._getframe(1)  # the function that will call warnings.warn
+    level = 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(skip):
+        frame = frame.f_back
+        level += 1
+    return level
+
+
+def check_time_in_rows(X, estimator_name, name="X"):
+    """Raise a ValueError when ``X`` has more columns than rows (channels-first data).
+
+    The time-series estimators need many time points per feature; a wide array is almost
+    always a recording passed as ``(n_channels, n_times)`` (MNE's layout).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        The validated data.
+    estimator_name : str
+        Name of the estimator, for the message.
+    name : str, default="X"
+        Name of the argument in the message.
+
+    Raises
+    ------
+    ValueError
+        If ``n_features > n_samples``.
+
+    Examples
+    --------
+    >>> check_time_in_rows(np.ones((10, 2)), "TCL")
+    """
+    n_samples, n_features = X.shape
+    if n_features > n_samples:
+        raise ValueError(
+            f"{name} has shape {X.shape}: more features ({n_features}) than samples "
+            f"({n_samples}). {estimator_name} reads rows as time points and columns as "
+            f"channels; if {name} is channels x times (as mne's get_data() returns), pass "
+            f"{name}.T."
+        )
