@@ -11,7 +11,7 @@ Submodules ``metrics``, ``datasets`` and ``experiments`` are imported on first u
 
 import importlib
 
-from ._fastica import FastICA
+from ._fastica import FastICA, fastica
 from ._training import TrainingDivergedError
 from ._version import __version__
 
@@ -25,6 +25,7 @@ _LAZY_ATTRS = {
 
 __all__ = [
     "FastICA",
+    "fastica",
     "TCL",
     "PCL",
     "SlowVAE",

@@ -26,10 +26,10 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from threadpoolctl import threadpool_limits
 
 from .base import BaseICA, resolve_device
-from .utils.validation import check_array_2d
+from .utils.validation import caller_stacklevel, check_array_2d
 from .utils.validation import column_signs as _column_signs
 
-__all__ = ["FastICA", "fastica_solver"]
+__all__ = ["FastICA", "fastica", "fastica_solver"]
 
 # Rows per block in the numpy pass: a block of projections stays in L2 cache.
 _BLOCK_ROWS = 4096
@@ -242,8 +242,8 @@ def _check_alpha(fun, fun_args):
             or not np.isfinite(alpha) or alpha <= 0):
         # NaN here would turn every unmixing row into NaN a few iterations later.
         raise ValueError(
-            "fun_args['alpha'] must be a finite number > 0 (1 <= alpha <= 2 is usual for "
-            f"logcosh); got {alpha!r}."
+            "fun_args['alpha'] must be a finite number > 0 (scikit-learn's FastICA says alpha "
+            f"must be in [1,2], the usual range for logcosh); got {alpha!r}."
         )
     return float(alpha)
 
@@ -509,15 +509,27 @@ class FastICA(BaseICA):
         Returns None when the products of ``Xc`` overflow in its dtype.
         """
         if self.whiten_solver == "eigh":
+            # Wide data (more features than samples): the n_samples^2 Gram matrix instead
+            # of the n_features^2 covariance, which may not even fit in memory.
+            wide = Xc.shape[1] > Xc.shape[0]
             with np.errstate(over="ignore", invalid="ignore"):  # checked just below
-                cov = Xc.T @ Xc
+                cov = Xc @ Xc.T if wide else Xc.T @ Xc
             cov = cov.double().cpu().numpy() if backend == "torch" else cov.astype(np.float64)
             if not np.all(np.isfinite(cov)):
                 return None
             eig, u = linalg.eigh(cov)
             order = np.argsort(eig)[::-1]
             # Singular values of the centred data are the square roots of the eigenvalues.
-            return np.sqrt(np.clip(eig[order], 0.0, None)), u[:, order]
+            d, u = np.sqrt(np.clip(eig[order], 0.0, None)), u[:, order]
+            if wide:
+                # Right singular vectors from the left ones: Xc^T u_i / d_i (0 where d_i is).
+                Xd = Xc.double().cpu().numpy() if backend == "torch" else Xc
+                with np.errstate(over="ignore", invalid="ignore"):
+                    u = Xd.T.astype(np.float64) @ u
+                u /= np.where(d > 0, d, np.inf)
+                if not np.all(np.isfinite(u)):
+                    return None
+            return d, u
         if backend == "torch":
             _, s, vt = torch.linalg.svd(Xc, full_matrices=False)
             d, u = s.double().cpu().numpy(), vt.double().cpu().numpy().T
@@ -549,7 +561,8 @@ class FastICA(BaseICA):
 
     @staticmethod
     def _check_rank(d, u, n_components):
-        tiny = d[0] * max(u.shape) * np.finfo(np.float32).eps if d.size and d[0] > 0 else 1.0
+        # u.shape[1]: the size of the matrix whose spectrum was computed (min(n, p)).
+        tiny = d[0] * u.shape[1] * np.finfo(np.float32).eps if d.size and d[0] > 0 else 1.0
         rank = int(np.sum(d > tiny))
         if rank < n_components:
             raise ValueError(
@@ -573,8 +586,25 @@ class FastICA(BaseICA):
         random_state = check_random_state(self.random_state)
         whiten = self.whiten
         if not whiten and self.n_components is not None:
-            warnings.warn("Ignoring n_components with whiten=False.", UserWarning, stacklevel=3)
+            warnings.warn("Ignoring n_components with whiten=False.", UserWarning,
+                          stacklevel=caller_stacklevel())
             n_components = n_features
+        if n_features > n_samples:
+            # Centring leaves at most n_samples - 1 independent directions; with fewer than
+            # two the rank check below refuses X.
+            cap = whiten and self.n_components is None and n_samples > 2
+            # Legitimate for spatial ICA, but usually a recording passed channels-first.
+            warnings.warn(
+                f"X has more features ({n_features}) than samples ({n_samples}). FastICA "
+                "reads rows as samples (time points for temporal ICA); if X is channels x "
+                "times (as mne's get_data() returns), pass X.T."
+                + (f" Using n_components={min(n_components, n_samples - 1)}, the rank of "
+                   "the centred data." if cap else ""),
+                UserWarning,
+                stacklevel=caller_stacklevel(),
+            )
+            if cap:
+                n_components = min(n_components, n_samples - 1)
         if whiten and n_components > n_samples:
             n_components = min(n_components, n_samples)
 
@@ -586,7 +616,7 @@ class FastICA(BaseICA):
             w_init = check_array_2d(self.w_init, name="w_init", allow_1d=False)
             if w_init.shape != (n_components, n_components):
                 raise ValueError(
-                    f"w_init has shape {w_init.shape}; expected "
+                    f"w_init has invalid shape {w_init.shape} -- should be "
                     f"{(n_components, n_components)} (n_components x n_components)."
                 )
 
@@ -611,7 +641,7 @@ class FastICA(BaseICA):
                 "FastICA did not converge. Consider increasing tolerance or the maximum "
                 "number of iterations.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=caller_stacklevel(),
             )
         if not np.all(np.isfinite(W)):
             raise ValueError(
@@ -627,19 +657,15 @@ class FastICA(BaseICA):
             self.whitening_ = K.astype(dtype)
         else:
             components = W
-        S = None
-        if compute_sources:
-            Xc = X - mean.astype(dtype) if whiten else X
-            S = Xc @ components.T.astype(dtype)
         if whiten == "unit-variance":
             # std of each source from the data's spectrum: sum_i (c.u_i d_i)^2 / n equals
             # the empirical variance of X c, without another pass over X.
             d, u = spectrum
             S_std = np.sqrt(np.sum(((components @ u[:, : d.size]) * d) ** 2, axis=1) / n_samples)
             S_std[S_std == 0] = 1.0
-            if S is not None:
-                S = S / S_std.astype(dtype)
             components = components / S_std[:, None]
+            # scikit-learn's convention: the unmixing returned by fastica includes the scale.
+            W = W / S_std[:, None]
         self.components_ = components.astype(dtype)
         self.mixing_ = linalg.pinv(components, check_finite=False).astype(dtype)
         self._unmixing = W
@@ -647,7 +673,9 @@ class FastICA(BaseICA):
         self.n_components_ = int(components.shape[0])
         self.backend_ = backend
         self.device_ = device
-        return S
+        # The same operations as transform, so fit_transform(X) equals transform(X) bit for
+        # bit in float32 too.
+        return self._apply(X) if compute_sources else None
 
     def _subsample_rows(self, n_samples):
         if self.subsample is None:
@@ -711,7 +739,9 @@ class FastICA(BaseICA):
         S : ndarray of shape (n_samples, n_components)
             Estimated sources.
         """
-        X = self._validate_transform_data(X)
+        return self._apply(self._validate_transform_data(X))
+
+    def _apply(self, X):
         if self.whiten:
             X = X - self.mean_.astype(X.dtype)
         return X @ self.components_.T.astype(X.dtype)
@@ -745,3 +775,87 @@ class FastICA(BaseICA):
         if self.whiten:
             X = X + self.mean_.astype(X.dtype)
         return X
+
+
+def fastica(X, n_components=None, *, algorithm="parallel", whiten="unit-variance",
+            fun="logcosh", fun_args=None, max_iter=200, tol=1e-4, w_init=None,
+            whiten_solver="eigh", random_state=None, return_X_mean=False,
+            compute_sources=True, return_n_iter=False):
+    """Perform FastICA: the functional twin of :func:`sklearn.decomposition.fastica`.
+
+    Same parameters and return values as scikit-learn's function; it fits a
+    :class:`FastICA` (numpy backend) and returns its matrices.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        Training data, rows are samples.
+    n_components : int, default=None
+        Number of components; ``None`` keeps all.
+    algorithm : {"parallel", "deflation"}, default="parallel"
+        Estimate all components at once or one by one.
+    whiten : {"unit-variance", "arbitrary-variance"} or False, default="unit-variance"
+        Whitening strategy, as in :class:`FastICA`.
+    fun : {"logcosh", "exp", "cube"} or callable, default="logcosh"
+        Contrast function.
+    fun_args : dict, default=None
+        Arguments of ``fun``.
+    max_iter : int, default=200
+        Maximum number of iterations.
+    tol : float, default=1e-4
+        Convergence tolerance.
+    w_init : ndarray of shape (n_components, n_components), default=None
+        Initial unmixing matrix.
+    whiten_solver : {"eigh", "svd"}, default="eigh"
+        As in :class:`FastICA` (scikit-learn's default is ``"svd"``).
+    random_state : int, RandomState instance or None, default=None
+        Seeds ``w_init``.
+    return_X_mean : bool, default=False
+        Also return the feature means.
+    compute_sources : bool, default=True
+        Whether to compute the sources (``S`` is None otherwise).
+    return_n_iter : bool, default=False
+        Also return the number of iterations.
+
+    Returns
+    -------
+    K : ndarray of shape (n_components, n_features) or None
+        Pre-whitening matrix (None when ``whiten=False``).
+    W : ndarray of shape (n_components, n_components)
+        Unmixing matrix of the whitened data; the sources are
+        ``S = (X - X_mean) @ (W @ K).T`` up to the unit-variance scaling.
+    S : ndarray of shape (n_samples, n_components) or None
+        Estimated sources.
+    X_mean : ndarray of shape (n_features,)
+        Feature means (None when ``whiten=False``); only with ``return_X_mean=True``.
+    n_iter : int
+        Iterations run; only with ``return_n_iter=True``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nlica import fastica
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.laplace(size=(2000, 3)) @ rng.uniform(-1, 1, size=(3, 3))
+    >>> K, W, S = fastica(X, random_state=0)
+    >>> K.shape, W.shape, S.shape
+    ((3, 3), (3, 3), (2000, 3))
+    """
+    est = FastICA(
+        n_components=n_components, algorithm=algorithm, whiten=whiten, fun=fun,
+        fun_args=fun_args, max_iter=max_iter, tol=tol, w_init=w_init,
+        whiten_solver=whiten_solver, random_state=random_state, backend="numpy",
+        device="cpu",
+    )
+    est._validate_params()
+    S = est._fit(X, compute_sources=compute_sources)
+    if est.whiten in ("unit-variance", "arbitrary-variance"):
+        K, X_mean = est.whitening_, est.mean_
+    else:
+        K = X_mean = None
+    out = [K, est._unmixing.astype(est.components_.dtype), S]
+    if return_X_mean:
+        out.append(X_mean)
+    if return_n_iter:
+        out.append(est.n_iter_)
+    return tuple(out)

@@ -262,3 +262,73 @@ def test_inverse_transform_input_checked(S, exc, match):
     ica = FastICA(random_state=0).fit(X)
     with pytest.raises(exc, match=match):
         ica.inverse_transform(S)
+
+
+# ----------------------------------------------------------- wide input, sklearn parity
+def test_channels_first_eeg_shape_warns_and_fits():
+    # 32 channels x 30504 samples passed as MNE stores them: a 30504^2 covariance would
+    # take 7 GB (and crashed the BLAS); the Gram matrix of the 32 rows is used instead.
+    rng = np.random.default_rng(0)
+    X = rng.laplace(size=(32, 30504))
+    for backend in ("numpy", "torch"):
+        with pytest.warns(UserWarning, match=r"more features \(30504\) than samples \(32\).*"
+                                             r"pass X\.T") as record:
+            S = FastICA(random_state=0, backend=backend, device="cpu").fit_transform(X)
+        assert record[0].filename == __file__
+        assert S.shape == (32, 31)  # the rank of 32 centred rows
+        assert np.all(np.isfinite(S))
+
+
+def test_wide_input_matches_sklearn_svd():
+    # Spatial ICA (more features than samples) is legitimate: with the Gram-matrix
+    # whitening nlica gives scikit-learn's answer.
+    rng = np.random.default_rng(1)
+    X = rng.laplace(size=(500, 5)) @ rng.normal(size=(5, 1000)) + 0.01 * rng.normal(
+        size=(500, 1000))
+    with pytest.warns(UserWarning, match="more features"):
+        ours = FastICA(n_components=5, random_state=0).fit(X)
+    ref = SkFastICA(n_components=5, random_state=0).fit(X)
+    assert ours.n_iter_ < 200
+    np.testing.assert_allclose(ours.transform(X), ref.transform(X), atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fit_transform_equals_transform_exactly(dtype):
+    _, _, X = _problem(n=3000, seed=3, dtype=dtype)
+    ica = FastICA(random_state=0)
+    S = ica.fit_transform(X)
+    assert S.dtype == dtype
+    np.testing.assert_array_equal(S, ica.transform(X))
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # whiten=False
+@pytest.mark.parametrize("kwargs", [
+    {}, {"whiten": "arbitrary-variance"}, {"whiten": False}, {"algorithm": "deflation"},
+    {"n_components": 2},
+])
+def test_fastica_function_matches_sklearn(kwargs):
+    from sklearn.decomposition import fastica as sk_fastica
+
+    from nlica import fastica
+
+    _, _, X = _problem(n=3000, seed=4, k=3)
+    ours = fastica(X, random_state=0, whiten_solver="svd", return_X_mean=True,
+                   return_n_iter=True, **kwargs)
+    ref = sk_fastica(X, random_state=0, whiten_solver="svd", return_X_mean=True,
+                     return_n_iter=True, **kwargs)
+    assert len(ours) == len(ref) == 5
+    for a, b in zip(ours[:4], ref[:4]):
+        if b is None:
+            assert a is None
+        else:
+            np.testing.assert_allclose(a, b, atol=1e-8)
+    assert ours[4] == ref[4]
+    K, W, S = fastica(X, random_state=0, compute_sources=False, **kwargs)[:3]
+    assert S is None
+
+
+def test_warnings_point_at_the_callers_line():
+    _, _, X = _problem(n=500, k=3)
+    with pytest.warns(ConvergenceWarning) as record:
+        FastICA(max_iter=1, random_state=0).fit_transform(X)
+    assert record[0].filename == __file__
