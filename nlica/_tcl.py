@@ -16,7 +16,7 @@ from ._training import TrainConfig
 from .losses import tcl_loss
 from .nn.modules import MaxoutMLP
 from .samplers import UniformSampler, cut_segments, encode_segments
-from .utils.validation import check_groups
+from .utils.validation import caller_stacklevel, check_groups
 
 __all__ = ["TCL"]
 
@@ -369,10 +369,12 @@ class TCL(BaseNeuralICA):
         X : array-like of shape (n_samples, n_features)
             Observations in time order.
         y : Ignored
-            Not used, present for API consistency.
+            Not used, present for API consistency; a ``y`` given without ``segments``
+            warns, since segment labels go by keyword (``fit(X, segments=labels)``).
         segments : array-like of shape (n_samples,), default=None
             Segment label (the auxiliary variable) of each sample; each distinct label is
-            one class. ``None`` cuts each recording into segments of ``segment_length``.
+            one class. ``None`` cuts each recording into segments of ``segment_length``
+            (with ``segment_length="auto"``, a warning says so).
         groups : array-like of shape (n_samples,), default=None
             Recording label of each sample; segments cut by ``segment_length`` never cross
             a recording boundary. ``None`` means one recording.
@@ -382,7 +384,18 @@ class TCL(BaseNeuralICA):
         self : TCL
             The fitted estimator.
         """
-        return self._fit_neural(X, groups, {"segments": segments})
+        warned = False
+        if y is not None and segments is None:
+            # fit(X, labels) is the scikit-learn habit; here it would silently drop them.
+            warnings.warn(
+                "TCL.fit ignores y (its second positional argument): pass segment labels "
+                "by keyword, fit(X, segments=labels). The segments are cut by "
+                f"segment_length={self.segment_length!r} instead.",
+                UserWarning,
+                stacklevel=caller_stacklevel(),
+            )
+            warned = True
+        return self._fit_neural(X, groups, {"segments": segments, "warned": warned})
 
     def _check_fit_params(self, X, runs, n_components, fit_params):
         n_samples = X.shape[0]
@@ -402,6 +415,15 @@ class TCL(BaseNeuralICA):
                 )
             classes = np.arange(n_segments)
             self.segment_length_ = length
+            if self.segment_length == "auto" and not fit_params.get("warned"):
+                warnings.warn(
+                    f"TCL cut X into {n_segments} segments of {length} samples "
+                    "(segment_length='auto'): the segments are the classes it learns to "
+                    "tell apart. Pass segments= (e.g. experimental conditions) or an "
+                    "integer segment_length to choose them.",
+                    UserWarning,
+                    stacklevel=caller_stacklevel(),
+                )
         batch_size = self.batch_size
         if batch_size is not None and batch_size > n_samples:
             raise ValueError(

@@ -247,3 +247,39 @@ def test_score_sample_weight_and_pipeline_routing():
         est.set_score_request(segments=True, groups=False, sample_weight=True)
         pipe = make_pipeline(StandardScaler(), est).fit(X, segments=segments)
         assert 0.0 <= pipe.score(X, segments=segments) <= 1.0
+
+
+def _user_warnings(record):
+    return [w for w in record if issubclass(w.category, UserWarning)
+            and not issubclass(w.category, sklearn.exceptions.ConvergenceWarning)]
+
+
+def test_y_without_segments_warns_once(small):
+    import warnings
+
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        tcl = TCL(**{**TINY, "max_iter": 2}).fit(small.X, small.segments)
+    found = _user_warnings(record)
+    assert len(found) == 1, [str(w.message) for w in found]
+    assert "segments=labels" in str(found[0].message)
+    assert found[0].filename == __file__
+    # The labels were not used: TCL cut its own segments.
+    assert tcl.segment_length_ is not None
+
+
+def test_automatic_segmentation_warns_once_and_only_then(small):
+    import warnings
+
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        tcl = TCL(**{**TINY, "max_iter": 2}).fit(small.X)
+    found = _user_warnings(record)
+    assert len(found) == 1
+    assert f"into {tcl.n_segments_} segments of {tcl.segment_length_} samples" in str(
+        found[0].message)
+    for kwargs, fit_params in (({"segment_length": 64}, {}), ({}, {"segments": small.segments})):
+        with warnings.catch_warnings(record=True) as record:
+            warnings.simplefilter("always")
+            TCL(**{**TINY, "max_iter": 2, **kwargs}).fit(small.X, **fit_params)
+        assert _user_warnings(record) == []
