@@ -536,6 +536,13 @@ def _fit_rows(make, col, **params):
     return fit_transform_checked(small(col, **params), make(base_X()))
 
 
+def _wide(n_rows, n_columns):
+    def make(X):
+        return np.random.default_rng(0).laplace(size=(n_rows, n_columns))
+
+    return make
+
+
 def _groups_short_last(X):
     g = np.zeros(X.shape[0], dtype=int)
     g[-1] = 1  # the last recording is one sample: no (t-1, t) pair fits in it
@@ -626,6 +633,14 @@ ESTIMATOR_CASES += [
     Case("X 5 samples (fewer than a batch)", lambda col: _fit_rows(lambda X: X[:5], col),
          expect(OK, _E, TCL=VE), names=("X", "segment_length")),
     Case("X 2 samples", lambda col: _fit_rows(lambda X: X[:2], col), expect(VE, _E)),
+    # Channels-first (wide) arrays: a warning and a fit for FastICA (spatial ICA is
+    # legitimate), an error for the time-series estimators; never an n_features^2 matrix.
+    Case("X wide 3 x 200 (X.T)", lambda col: _fit_rows(lambda X: X.T.copy(), col),
+         expect(VE, _E, FastICA=OK)),
+    Case("X wide 32 x 30504 (MNE's layout)", lambda col: _fit_rows(_wide(32, 30504), col),
+         expect(VE, _E, FastICA=OK)),
+    Case("X wide 64 x 100000", lambda col: _fit_rows(_wide(64, 100_000), col),
+         expect(VE, _E, FastICA=OK)),
     Case("batch_size > n_samples", lambda col: _fit_rows(lambda X: X[:20], col,
                                                          segment_length=5)
          if col == "TCL" else _fit_rows(lambda X: X[:20], col, batch_size=32),
