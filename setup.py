@@ -27,8 +27,9 @@ setup(
         "threadpoolctl>=3.1",
     ],
     extras_require={
+        # mne: the integration tests and the doctests of nlica.integrations.mne run in CI.
         "test": ["pytest>=7", "hypothesis>=6", "ruff>=0.5", "python-picard>=0.7",
-                 "pandas>=1.5"],
+                 "pandas>=1.5", "mne>=1.4"],
         "plot": ["matplotlib>=3.5"],
         "progress": ["tqdm>=4.60"],
         "eeg": ["mne>=1.4"],

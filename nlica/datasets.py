@@ -976,7 +976,11 @@ def load_eeglab_sample():
     bunch : sklearn.utils.Bunch
         ``data`` (30504, 32) float64 in microvolts; ``ch_names`` list of 32 str;
         ``sfreq`` 128.0; ``events`` list of ``(latency_in_samples, type)`` tuples;
-        ``DESCR`` the licence and citation.
+        ``ch_pos`` dict of channel name to its ``(x, y, z)`` position in metres (head
+        coordinates: x to the right ear, y to the nose, on a 95 mm sphere), read from the
+        shipped EEGLAB location file; ``montage`` the same positions as an
+        :class:`mne.channels.DigMontage` when mne is installed (else None), for
+        ``raw.set_montage``; ``DESCR`` the licence and citation.
 
     References
     ----------
@@ -989,6 +993,8 @@ def load_eeglab_sample():
     >>> eeg = load_eeglab_sample()
     >>> eeg.data.shape, eeg.sfreq, eeg.ch_names[:2]
     ((30504, 32), 128.0, ['FPz', 'EOG1'])
+    >>> [round(float(v), 3) for v in eeg.ch_pos["Cz"]]  # the vertex
+    [0.0, 0.0, 0.095]
     """
     from scipy.io import loadmat
 
@@ -1000,13 +1006,41 @@ def load_eeglab_sample():
     raw = np.fromfile(folder / "eeglab_data.fdt", dtype="<f4")
     data = raw.reshape((n_channels, n_samples), order="F").T.astype(np.float64)
     events = [(int(round(float(e.latency))) - 1, str(e.type)) for e in np.atleast_1d(header.event)]
+    ch_pos = _read_locs(folder / "eeglab_chan32.locs")
+    try:
+        import mne
+    except ImportError:
+        montage = None
+    else:
+        montage = mne.channels.make_dig_montage(ch_pos=ch_pos, coord_frame="head")
     return Bunch(
         data=data,
         ch_names=[str(c.labels) for c in header.chanlocs],
         sfreq=float(header.srate),
         events=events,
+        ch_pos=ch_pos,
+        montage=montage,
         DESCR=(folder.parent / "README.md").read_text(encoding="utf-8"),
     )
+
+
+def _read_locs(path, head_radius=0.095):
+    """Channel positions from an EEGLAB ``.locs`` file (polar ``theta``, ``radius``).
+
+    EEGLAB's polar map: ``theta`` in degrees from the nose, positive towards the right
+    ear; ``radius`` 0.5 on the head's equator (so the angle from the vertex is
+    ``pi * radius``). Returns positions on a sphere of ``head_radius`` metres.
+    """
+    pos = {}
+    for line in Path(path).read_text().splitlines():
+        fields = line.split()
+        if len(fields) < 4:
+            continue
+        theta, radius, name = np.deg2rad(float(fields[1])), float(fields[2]), fields[3]
+        down = np.pi * radius  # angle from the vertex
+        pos[name] = head_radius * np.array([np.sin(down) * np.sin(theta),
+                                            np.sin(down) * np.cos(theta), np.cos(down)])
+    return pos
 
 
 def load_audio_sources():
