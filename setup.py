@@ -33,7 +33,8 @@ setup(
         "plot": ["matplotlib>=3.5"],
         "progress": ["tqdm>=4.60"],
         "eeg": ["mne>=1.4"],
-        "docs": ["sphinx>=7", "numpydoc>=1.6", "sphinx-gallery>=0.15", "matplotlib>=3.5"],
+        "docs": ["sphinx>=7", "numpydoc>=1.6", "sphinx-gallery>=0.15", "matplotlib>=3.5",
+                 "mne>=1.4"],
     },
     entry_points={"console_scripts": ["nlica=nlica.cli:main"]},
     classifiers=[

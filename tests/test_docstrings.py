@@ -1,6 +1,7 @@
 """Every public object has a numpydoc docstring with an Examples section (run as doctests)."""
 
 import importlib
+import importlib.util
 import inspect
 
 import pytest
@@ -9,6 +10,8 @@ import nlica
 
 MODULES = ["nlica", "nlica.metrics", "nlica.datasets", "nlica.plotting", "nlica.losses",
            "nlica.samplers", "nlica.nn", "nlica.utils", "nlica.io", "nlica.experiments"]
+if importlib.util.find_spec("mne") is not None:  # an optional extra
+    MODULES.append("nlica.integrations.mne")
 
 
 def _public_objects():
