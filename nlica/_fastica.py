@@ -589,6 +589,14 @@ class FastICA(BaseICA):
             warnings.warn("Ignoring n_components with whiten=False.", UserWarning,
                           stacklevel=caller_stacklevel())
             n_components = n_features
+        if n_features > n_samples and not whiten:
+            # White data has an identity covariance, so at least as many rows as columns;
+            # and the unmixing would be n_features x n_features.
+            raise ValueError(
+                f"X has more features ({n_features}) than samples ({n_samples}), so it "
+                "cannot be white as whiten=False assumes. FastICA reads rows as samples; if "
+                "X is channels x times (as mne's get_data() returns), pass X.T, or whiten."
+            )
         if n_features > n_samples:
             # Centring leaves at most n_samples - 1 independent directions; with fewer than
             # two the rank check below refuses X.

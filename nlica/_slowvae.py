@@ -23,7 +23,7 @@ from ._training import TrainConfig
 from .losses import bernoulli_nll, gaussian_nll, laplace_kl, normal_kl
 from .nn.vae import ConvDecoder, ConvEncoder, MLPDecoder, MLPEncoder, SlowVAEModule
 from .samplers import PairSampler
-from .utils.validation import check_array_2d, validate_X
+from .utils.validation import caller_stacklevel, check_array_2d, validate_X
 
 __all__ = ["SlowVAE"]
 
@@ -437,7 +437,7 @@ class SlowVAE(BaseNeuralICA):
                 f"SlowVAE stopped at max_iter={config.max_iter} before the loss settled "
                 f"(n_iter_no_change={self.n_iter_no_change}); increase max_iter.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=caller_stacklevel(),
             )
 
     # ---------------------------------------------------------------- public API

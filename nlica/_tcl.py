@@ -495,7 +495,7 @@ class TCL(BaseNeuralICA):
                 f"TCL stopped at max_iter={max_iter} before the loss settled "
                 f"(n_iter_no_change={self.n_iter_no_change}); increase max_iter.",
                 ConvergenceWarning,
-                stacklevel=4,
+                stacklevel=caller_stacklevel(),
             )
         H, predicted = self._apply64(None, Z=Z)
         self.classifier_accuracy_ = float(np.mean(predicted == fit_params["codes"]))

@@ -279,6 +279,13 @@ def test_channels_first_eeg_shape_warns_and_fits():
         assert np.all(np.isfinite(S))
 
 
+def test_wide_input_without_whitening_is_refused():
+    X = np.random.default_rng(0).laplace(size=(10, 50))
+    with pytest.raises(ValueError, match=r"more features \(50\) than samples \(10\).*"
+                                         r"whiten=False.*pass X\.T"):
+        FastICA(whiten=False).fit(X)
+
+
 def test_wide_input_matches_sklearn_svd():
     # Spatial ICA (more features than samples) is legitimate: with the Gram-matrix
     # whitening nlica gives scikit-learn's answer.
