@@ -521,7 +521,7 @@ def run_slowvae_experiment(part="both", layers=(1, 2, 3), transitions=("laplace"
         Only if ``return_traversals``: for each sprite setting and VAE, ``method``,
         ``transitions``, ``grid`` (n_latents, n_steps, size, size) of decoded frames (one
         frame's posterior mean with one latent set to each of ``values``, a sweep over
-        [-2, 2]), ``labels`` (the factor each latent was matched to, with its |rho|) and
+        [-2, 2]), ``labels`` (the factor each latent was matched to, with its ``|rho|``) and
         ``latent_std``.
 
     Examples
