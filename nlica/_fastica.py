@@ -12,6 +12,7 @@ What makes it fast:
   full passes (``subsample``).
 """
 
+import functools
 import numbers
 import os
 import warnings
@@ -327,6 +328,40 @@ def fastica_solver(Z, w_init, *, algorithm="parallel", fun="logcosh", fun_args=N
             closer.close()
 
 
+def _logcosh_abs(y, alpha):
+    """Return log cosh(alpha y) / alpha, stable for large |y|."""
+    a = np.abs(alpha * y)
+    return (a + np.log1p(np.exp(-2.0 * a)) - np.log(2.0)) / alpha
+
+
+def _unnormalised_log_density(fun, alpha):
+    # The source density whose maximum likelihood matches the contrast: -G for the
+    # super-Gaussian contrasts (a Gaussian factor makes exp's integrable, which the
+    # unit-variance constraint of FastICA ignores), exp(-y^4/4) for the kurtosis one.
+    if fun == "logcosh":
+        return lambda y: -_logcosh_abs(y, alpha)
+    if fun == "exp":
+        return lambda y: np.exp(-0.5 * y * y) - 0.5 * y * y
+    return lambda y: -0.25 * y**4
+
+
+@functools.lru_cache(maxsize=32)
+def _density_constants(fun, alpha):
+    """(log normaliser, scale c) of the unit-variance density c q(c s) of ``fun``."""
+    from scipy.integrate import quad
+
+    logq = _unnormalised_log_density(fun, alpha)
+    mass = 2.0 * quad(lambda y: np.exp(logq(y)), 0.0, np.inf)[0]
+    second = 2.0 * quad(lambda y: y * y * np.exp(logq(y)), 0.0, np.inf)[0] / mass
+    return float(np.log(mass)), float(np.sqrt(second))
+
+
+def _source_log_density(S, fun, alpha):
+    """Log density of unit-variance sources under the model that matches ``fun``."""
+    log_mass, c = _density_constants(fun, float(alpha))
+    return _unnormalised_log_density(fun, alpha)(c * S) - log_mass + np.log(c)
+
+
 class FastICA(BaseICA):
     """FastICA: fast fixed-point independent component analysis.
 
@@ -386,6 +421,9 @@ class FastICA(BaseICA):
         Iterations on the full data (maximum over components for deflation).
     n_components_ : int
         Number of components.
+    noise_variance_ : float
+        Mean variance of the directions dropped by ``n_components`` (0 when none are); the
+        isotropic noise model of :meth:`score` in those directions, as in PCA.
     n_features_in_ : int
         Number of features seen in ``fit``.
     feature_names_in_ : ndarray of str
@@ -665,15 +703,24 @@ class FastICA(BaseICA):
             self.whitening_ = K.astype(dtype)
         else:
             components = W
-        if whiten == "unit-variance":
+        S_std = np.ones(components.shape[0])
+        self.noise_variance_ = 0.0
+        if whiten:
             # std of each source from the data's spectrum: sum_i (c.u_i d_i)^2 / n equals
             # the empirical variance of X c, without another pass over X.
             d, u = spectrum
             S_std = np.sqrt(np.sum(((components @ u[:, : d.size]) * d) ** 2, axis=1) / n_samples)
             S_std[S_std == 0] = 1.0
+            # Variance of the dropped directions, the noise model of score (as in PCA).
+            if n_features > n_components:
+                self.noise_variance_ = float(np.sum(d[n_components:] ** 2) / n_samples
+                                             / (n_features - n_components))
+        if whiten == "unit-variance":
             components = components / S_std[:, None]
             # scikit-learn's convention: the unmixing returned by fastica includes the scale.
             W = W / S_std[:, None]
+            S_std = np.ones_like(S_std)
+        self._source_std = S_std  # spread of the sources on the training data (score)
         self.components_ = components.astype(dtype)
         self.mixing_ = linalg.pinv(components, check_finite=False).astype(dtype)
         self._unmixing = W
@@ -784,6 +831,97 @@ class FastICA(BaseICA):
             X = X + self.mean_.astype(X.dtype)
         return X
 
+    def score_samples(self, X):
+        """Log-likelihood of each sample under the fitted ICA model.
+
+        The sources are independent with the density that matches ``fun`` (``logcosh``:
+        proportional to ``cosh(alpha s)^(-1/alpha)``; ``exp``: to
+        ``exp(exp(-s^2/2) - s^2/2)``; ``cube``: to ``exp(-s^4/4)``), scaled to the
+        sources' variance on the training data; ``x = mixing_ s + mean_``, plus isotropic
+        Gaussian noise of variance ``noise_variance_`` in the directions dropped by
+        ``n_components`` (as in probabilistic PCA).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        log_likelihood : ndarray of shape (n_samples,)
+            Log density of each sample (float64).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from nlica import FastICA
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.laplace(size=(1000, 2)) @ rng.normal(size=(2, 2))
+        >>> FastICA(random_state=0).fit(X).score_samples(X[:3]).shape
+        (3,)
+        """
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self)
+        if callable(self.fun):
+            raise ValueError(
+                "score needs the source density of the contrast; it is defined for fun in "
+                "{'logcosh', 'exp', 'cube'}, not for a callable fun."
+            )
+        std = getattr(self, "_source_std", None)
+        if std is None:
+            raise ValueError(
+                "this FastICA was fitted by an nlica version without score; refit it."
+            )
+        X = self._validate_transform_data(X).astype(np.float64)
+        C = self.components_.astype(np.float64)
+        Xc = X - self.mean_.astype(np.float64) if self.whiten else X
+        S = Xc @ C.T
+        alpha = _check_alpha(self.fun, dict(self.fun_args or {}))
+        logp = np.sum(_source_log_density(S / std, self.fun, alpha), axis=1)
+        # Change of variables on the kept subspace: log of the product of C's singular
+        # values, minus the log of each source's scale.
+        logp += np.sum(np.log(linalg.svdvals(C))) - np.sum(np.log(std))
+        n_rest = X.shape[1] - C.shape[0]
+        if n_rest > 0:
+            noise = max(self.noise_variance_, np.finfo(np.float64).tiny)
+            R = Xc - S @ self.mixing_.T.astype(np.float64)
+            logp -= 0.5 * n_rest * np.log(2.0 * np.pi * noise)
+            logp -= 0.5 * np.sum(R * R, axis=1) / noise
+        return logp
+
+    def score(self, X, y=None):
+        """Average log-likelihood per sample under the fitted ICA model.
+
+        As :meth:`sklearn.decomposition.PCA.score`: higher is better, so held-out data
+        can choose ``n_components`` or ``fun`` (for example with
+        :func:`~sklearn.model_selection.cross_val_score`). See :meth:`score_samples`
+        for the model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data.
+        y : Ignored
+            Not used, present for API consistency.
+
+        Returns
+        -------
+        score : float
+            Mean log-likelihood per sample.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from nlica import FastICA
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.laplace(size=(4000, 3)) @ rng.normal(size=(3, 3))
+        >>> ica = FastICA(random_state=0).fit(X[:2000])
+        >>> bool(ica.score(X[2000:]) > FastICA(fun="cube", random_state=0).fit(
+        ...     X[:2000]).score(X[2000:]))
+        True
+        """
+        return float(np.mean(self.score_samples(X)))
 
 def fastica(X, n_components=None, *, algorithm="parallel", whiten="unit-variance",
             fun="logcosh", fun_args=None, max_iter=200, tol=1e-4, w_init=None,
