@@ -576,6 +576,16 @@ class TCL(BaseNeuralICA):
         -------
         score : float
             Fraction of samples whose segment is predicted correctly (weighted).
+
+        Warns
+        -----
+        UserWarning
+            When ``segments`` is None and the classifier tells its training segments apart
+            (``classifier_accuracy_`` above 1.5 times chance) but the accuracy on ``X``
+            keeps less than a fifth of that gain over chance: ``X`` is then almost always
+            new data cut into segments of its own, which the classifier never saw, and
+            the score says nothing about the model. (Labels unseen in fit, passed as
+            ``segments``, raise a ValueError.)
         """
         X = self._validate_transform_data(X)
         n_samples = X.shape[0]
@@ -623,4 +633,19 @@ class TCL(BaseNeuralICA):
                     f"got shape {sample_weight.shape}."
                 )
         _, predicted = self._apply64(X)
-        return float(np.average(predicted == codes, weights=sample_weight))
+        accuracy = float(np.average(predicted == codes, weights=sample_weight))
+        chance = 1.0 / self.n_segments_
+        learned = getattr(self, "classifier_accuracy_", 1.0) - chance
+        if segments is None and learned > 0.5 * chance and accuracy - chance < 0.2 * learned:
+            # The classifier tells its training segments apart but not these: data cut
+            # into segments of its own gets labels 0, 1, ... that name segments the
+            # classifier never saw (unless X is the training data), and scores chance.
+            warnings.warn(
+                f"TCL.score is near chance ({accuracy:.3f}; chance {chance:.3f}, "
+                f"{self.classifier_accuracy_:.3f} on the training data): X was cut by "
+                "segment_length_, so label k names the k-th segment of this X, which is "
+                "the k-th training segment only if X is the training data. Score "
+                "held-out samples from within the training segments, passing their "
+                "segments labels.",
+                UserWarning, stacklevel=2)
+        return accuracy
