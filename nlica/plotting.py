@@ -5,7 +5,13 @@ import numpy as np
 from .metrics import _check_sources, _correlation_matrix, mean_corr_coef
 from .utils.validation import check_array_2d, is_int
 
-__all__ = ["plot_sources", "plot_correlation_matrix", "plot_mcc_curves", "plot_components"]
+__all__ = [
+    "plot_sources",
+    "plot_correlation_matrix",
+    "plot_mcc_curves",
+    "plot_components",
+    "plot_stability",
+]
 
 
 def _plt():
@@ -224,3 +230,60 @@ def plot_components(mixing, ch_names, components=None, *, axes=None, sort=False)
         ax.set_ylabel(f"IC {c}")
         ax.axhline(0, color="k", lw=0.5)
     return np.asarray(axes)
+
+
+def plot_stability(result, *, threshold=0.8, axes=None, title=None):
+    """Stability of each component and the similarity of the estimates across runs.
+
+    Left: one bar per component of the estimator fitted on all data (its ICASSO-style
+    cluster quality), with ``threshold`` drawn as a line. Right: the absolute correlations
+    between all estimates of all runs, grouped by cluster, so a stable component is a
+    bright block on the diagonal.
+
+    Parameters
+    ----------
+    result : StabilityResult
+        Output of :func:`nlica.diagnostics.component_stability`.
+    threshold : float, default=0.8
+        Where to draw the reference line (a rule of thumb, not a test).
+    axes : sequence of two matplotlib Axes, default=None
+        Where to draw; a new figure when None.
+    title : str, default=None
+        Title of the bar plot.
+
+    Returns
+    -------
+    axes : ndarray of two matplotlib Axes
+        The bar plot and the similarity matrix.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nlica import FastICA
+    >>> from nlica.diagnostics import component_stability
+    >>> X = np.random.default_rng(0).laplace(size=(1000, 2))
+    >>> result = component_stability(FastICA(random_state=0), X, n_runs=3, random_state=0)
+    >>> axes = plot_stability(result)
+    """
+    plt = _plt()
+    stability = np.asarray(result.stability, dtype=float)
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(8.0, 3.2))
+    axes = np.asarray(axes).ravel()
+    k = stability.size
+    colours = ["C0" if s >= threshold else "C3" for s in stability]
+    axes[0].bar(np.arange(k), stability, color=colours)
+    axes[0].axhline(threshold, color="0.3", ls="--", lw=1)
+    axes[0].set_ylim(0, 1.02)
+    axes[0].set_xticks(np.arange(k))
+    axes[0].set_xlabel("component")
+    axes[0].set_ylabel("stability")
+    axes[0].set_title(title or f"{result.n_runs} runs ({result.resample})")
+    order = np.argsort(result.labels, kind="stable")
+    im = axes[1].imshow(result.similarity[np.ix_(order, order)], vmin=0, vmax=1,
+                        cmap="viridis", interpolation="nearest")
+    axes[1].set_title(f"|{result.method}| between estimates, by cluster")
+    axes[1].set_xticks([])
+    axes[1].set_yticks([])
+    axes[1].figure.colorbar(im, ax=axes[1], fraction=0.046)
+    return axes

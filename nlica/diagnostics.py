@@ -1,0 +1,842 @@
+"""Can I trust these components? Checks that need no ground truth.
+
+:func:`check_assumptions` tests, on the observations alone, the assumption each estimator's
+identifiability rests on; :func:`component_stability` refits an estimator on resampled
+data (or with other seeds) and scores how reproducible each of its components is, in the
+spirit of ICASSO (Himberg, Hyvärinen & Esposito, 2004).
+
+Every test is a one-sided test of "the assumption fails" (the null hypothesis) against
+"it holds"; a method is reported as holding when its p-value is below ``alpha``. The
+statistics are cheap (moments of whitened data, a two-dimensional FastICA, no neural
+network) and their nulls are built from the data themselves (circular shifts, time
+shuffles, phase-randomised surrogates), so that they stay valid when the mixing is
+nonlinear. ``benchmarks/bench_diagnostics.py`` measures their error rates.
+"""
+
+import inspect
+import numbers
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import stats
+from scipy.optimize import linear_sum_assignment
+from sklearn.base import clone
+from sklearn.utils import check_random_state
+
+from .utils.validation import check_array_2d, check_groups, check_labels, group_runs
+
+__all__ = [
+    "AssumptionReport",
+    "StabilityResult",
+    "check_assumptions",
+    "component_stability",
+]
+
+_METHODS = ("fastica", "tcl", "pcl", "slowvae")
+_ASSUMPTIONS = {
+    "fastica": "at most one Gaussian source",
+    "tcl": "source distribution changes across segments",
+    "pcl": "temporal dependence at lag",
+    "slowvae": "slow, sparse (heavy-tailed) transitions",
+}
+# Whitened directions kept by the moment statistics: enough to see any source of a
+# 5-20 channel recording, few enough that products of pairs stay cheap on 64 channels.
+_MAX_DIMS = 8
+# E[log cosh(g)] for g ~ N(0, 1): the reference of the negentropy approximation.
+_GAUSS_LOGCOSH = 0.3745672075
+# SlowVAE: the transitions count as heavy-tailed when the kurtosis ratio exceeds 1 by this
+# margin; a smooth nonlinear mixing of Gaussian transitions moves it slightly above 1.
+_SLOW_MARGIN = 0.1
+# Contiguous batches for the jackknife standard error of the kurtosis ratio.
+_JACKKNIFE_BATCHES = 32
+
+
+# ------------------------------------------------------------------------------------------
+# shared helpers
+# ------------------------------------------------------------------------------------------
+def _whiten(X, max_dims=_MAX_DIMS):
+    """Centre X and return its leading principal components scaled to unit variance."""
+    Xc = X - X.mean(axis=0)
+    cov = Xc.T @ Xc / Xc.shape[0]
+    eig, vec = np.linalg.eigh(cov)
+    order = np.argsort(eig)[::-1]
+    eig, vec = eig[order], vec[:, order]
+    keep = eig > eig[0] * 1e-10 if eig[0] > 0 else np.zeros_like(eig, dtype=bool)
+    k = int(min(max_dims, keep.sum()))
+    if k == 0:
+        raise ValueError("X is constant: there is nothing to test.")
+    return Xc @ (vec[:, :k] / np.sqrt(eig[:k]))
+
+
+def _pair_index(runs, lag):
+    """Return the times t with x_t and x_{t-lag} in the same recording."""
+    t = np.arange(lag, runs.shape[0])
+    return t[runs[t] == runs[t - lag]]
+
+
+def _perm_p(observed, null, *, greater=True):
+    null = np.asarray(null, dtype=np.float64)
+    hits = np.sum(null >= observed) if greater else np.sum(null <= observed)
+    return float((1 + hits) / (1 + null.size))
+
+
+def _z(observed, null):
+    sd = float(np.std(null))
+    return float((observed - np.mean(null)) / sd) if sd > 0 else float("inf")
+
+
+def _negentropy(Y):
+    """Negentropy approximation (E log cosh y - E log cosh g)^2 of standardised columns."""
+    Y = (Y - Y.mean(axis=0)) / Y.std(axis=0)
+    return (np.mean(np.log(np.cosh(Y)), axis=0) - _GAUSS_LOGCOSH) ** 2
+
+
+def _phase_surrogate(y, rng):
+    """Return a Gaussian series with the periodogram of ``y`` (random Fourier phases)."""
+    n = y.shape[0]
+    f = np.fft.rfft(y - y.mean())
+    phases = np.exp(2j * np.pi * rng.uniform(size=f.shape[0]))
+    phases[0] = 1.0
+    if n % 2 == 0:
+        phases[-1] = 1.0  # the Nyquist term stays real
+    return np.fft.irfft(f * phases, n=n)
+
+
+# ------------------------------------------------------------------------------------------
+# the four tests
+# ------------------------------------------------------------------------------------------
+_N_ANGLES = 32
+
+
+def _max_projection_negentropy(P):
+    """Largest negentropy of a unit direction in the plane of the two columns of ``P``."""
+    P = P - P.mean(axis=0)
+    eig, vec = np.linalg.eigh(P.T @ P / P.shape[0])
+    P = P @ (vec / np.sqrt(np.maximum(eig, 1e-300)))
+    theta = np.linspace(0.0, np.pi, _N_ANGLES, endpoint=False)
+    Y = P @ np.vstack([np.cos(theta), np.sin(theta)])
+    return float(np.max((np.mean(np.log(np.cosh(Y)), axis=0) - _GAUSS_LOGCOSH) ** 2))
+
+
+def _test_fastica(X, runs, lag, n_permutations, rng):
+    """At most one Gaussian source.
+
+    FastICA is run on ``X``; with at most one Gaussian source, the plane of its two least
+    non-Gaussian components still holds a non-Gaussian direction. Statistic: the largest
+    negentropy over the directions of that plane. Null: the least favourable case, two
+    Gaussian sources; the plane is replaced by phase-randomised surrogates of the two
+    components (Gaussian, with the same spectra, so the null keeps the temporal
+    correlation).
+    """
+    from ._fastica import FastICA
+
+    Z = _whiten(X, max_dims=X.shape[1])
+    if Z.shape[1] < 2:
+        return dict(statistic=float("nan"), p_value=0.0, strength=float("inf"),
+                    note="one direction only: nothing to rotate")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        S = FastICA(whiten="unit-variance", max_iter=400, tol=1e-5,
+                    random_state=rng.randint(2**31 - 1)).fit_transform(Z)
+    J = _negentropy(S)
+    pair = S[:, np.argsort(J)[:2]]
+    observed = _max_projection_negentropy(pair)
+    null = np.empty(n_permutations)
+    for b in range(n_permutations):
+        G = np.column_stack([_phase_surrogate(pair[:, j], rng) for j in range(2)])
+        null[b] = _max_projection_negentropy(G)
+    return dict(statistic=observed, p_value=_perm_p(observed, null),
+                strength=_z(observed, null),
+                note="non-Gaussianity left in the two least non-Gaussian components")
+
+
+def _segment_features(X):
+    """Whitened data and its centred pairwise products, each column standardised."""
+    Z = _whiten(X)
+    iu = np.triu_indices(Z.shape[1])
+    P = Z[:, iu[0]] * Z[:, iu[1]]
+    F = np.hstack([Z, P])
+    F = F - F.mean(axis=0)
+    sd = F.std(axis=0)
+    return F / np.where(sd > 0, sd, 1.0)
+
+
+def _test_tcl(X, codes, runs):
+    """Nonstationarity across segments.
+
+    Each contiguous segment is cut in two halves and the means of the whitened data and of
+    their pairwise products (means and covariances: after a nonlinear mixing a change of
+    a source's scale moves both) are taken over each half. If the distribution changes
+    from segment to segment, the two halves of one segment agree more than the last half
+    of a segment and the first half of the next; for stationary data both pairs are two
+    adjacent blocks of the same length and agree equally, temporal dependence included.
+    Statistic: the mean of (within-segment agreement - across-boundary agreement), with a
+    heteroscedasticity and autocorrelation consistent (Newey-West) standard error.
+    """
+    F = _segment_features(X)
+    n = F.shape[0]
+    change = np.ones(n, dtype=bool)
+    change[1:] = (codes[1:] != codes[:-1]) | (runs[1:] != runs[:-1])
+    piece = np.cumsum(change) - 1
+    starts, stops = group_runs(piece)
+    mids = (starts + stops) // 2
+    cum = np.vstack([np.zeros((1, F.shape[1])), np.cumsum(F, axis=0)])
+    size1 = np.maximum(mids - starts, 1)
+    size2 = np.maximum(stops - mids, 1)
+    first = (cum[mids] - cum[starts]) / size1[:, None]
+    second = (cum[stops] - cum[mids]) / size2[:, None]
+    usable = (stops - starts) >= 4
+    within = np.sum(first * second, axis=1)
+    nxt = np.arange(starts.size - 1)
+    # the next piece must follow in the same recording
+    adjacent = (runs[stops[nxt] - 1] == runs[starts[nxt + 1]]) & usable[nxt] & usable[nxt + 1]
+    nxt = nxt[adjacent]
+    if nxt.size < 4:
+        raise ValueError(
+            f"segments give {nxt.size} pairs of adjacent segments (of at least 4 samples) "
+            "within recordings; the TCL test needs at least 4."
+        )
+    across = np.sum(second[nxt] * first[nxt + 1], axis=1)
+    e = within[nxt] - across
+    k = e.size
+    ec = e - e.mean()
+    lags = int(min(k - 1, max(1, np.floor(4 * (k / 100.0) ** (2.0 / 9.0)))))
+    var = np.dot(ec, ec) / k
+    for ell in range(1, lags + 1):
+        var += 2 * (1 - ell / (lags + 1)) * np.dot(ec[ell:], ec[:-ell]) / k
+    se = float(np.sqrt(max(var, 0.0) / k))
+    tstat = float(e.mean() / se) if se > 0 else 0.0
+    return dict(statistic=float(e.mean()), p_value=float(stats.t.sf(tstat, df=k - 1)),
+                strength=tstat,
+                note=f"within- minus across-segment agreement over {k} boundaries")
+
+
+def _lag_features(X):
+    Z = _whiten(X)
+    F = np.hstack([Z, Z**2])
+    F = F - F.mean(axis=0)
+    sd = F.std(axis=0)
+    return F / np.where(sd > 0, sd, 1.0)
+
+
+def _test_pcl(X, runs, lag, n_permutations, rng):
+    """Temporal dependence at ``lag``.
+
+    A discriminator of real pairs ``(x_t, x_{t-lag})`` against time-shuffled pairs: its
+    weights are the lagged cross-moments of (whitened data, their squares) on the first
+    half of the recording, and its score is the mean of the same bilinear form over the
+    real pairs of the second half. Null: the second half shuffled in time (independent
+    pairs), scored by the same discriminator.
+    """
+    F = _lag_features(X)
+    n = F.shape[0]
+    cut = n // 2
+    train_runs = runs.copy()
+    train_runs[cut:] = -1  # pairs never straddle the split
+    t_train = _pair_index(train_runs, lag)
+    t_train = t_train[t_train < cut]
+    t_test = _pair_index(np.where(np.arange(n) >= cut, runs, -1), lag)
+    t_test = t_test[t_test >= cut + lag]
+    if t_train.size < 10 or t_test.size < 10:
+        raise ValueError(
+            f"X has too few pairs {lag} apart within recordings ({t_train.size + t_test.size})"
+            " to test temporal dependence."
+        )
+    W = F[t_train].T @ F[t_train - lag] / t_train.size
+    W = W + W.T  # dependence in either time direction counts
+    test = F[cut:]
+    t_loc = t_test - cut
+
+    def score(G):
+        return float(np.mean(np.sum((G[t_loc] @ W) * G[t_loc - lag], axis=1)))
+
+    observed = score(test)
+    null = np.array([score(test[rng.permutation(test.shape[0])])
+                     for _ in range(n_permutations)])
+    return dict(statistic=observed, p_value=_perm_p(observed, null),
+                strength=_z(observed, null), note="held-out real-vs-shuffled pair score")
+
+
+def _kurtosis_ratio(Y, t_pair, lag):
+    """E[y_t^4] / (3 E[y_t^2 y_{t+lag}^2]), summed over components, and its per-row terms."""
+    a = np.sum(Y[t_pair] ** 4, axis=1)
+    b = 3.0 * np.sum(Y[t_pair] ** 2 * Y[t_pair + lag] ** 2, axis=1)
+    return a, b
+
+
+def _test_slowvae(X, runs, lag, n_permutations, rng):
+    """Slow, sparse transitions.
+
+    Two parts, both required (the p-value is the larger one):
+
+    * slow: the mean squared increment of the whitened data over ``lag`` is below that of
+      time-shuffled data (the null: no temporal dependence);
+    * sparse: the increments are heavy-tailed beyond what a slowly changing scale explains.
+      With Gaussian transitions seen through a smooth mixing, an increment is Gaussian
+      given the current state, so on any fixed direction
+      ``E[d_t^4] = 3 E[d_t^2 d_{t+lag}^2]`` (consecutive increments share their scale);
+      Laplace transitions give a ratio near 2. The directions are a FastICA of the
+      increments of the first half; the ratio is measured on the second half, its
+      standard error by a jackknife over contiguous batches, and it must exceed
+      ``1 + 0.1`` (a margin for the curvature of the mixing).
+    """
+    from ._fastica import FastICA
+
+    Z = _whiten(X)
+    n, d = Z.shape
+    t = _pair_index(runs, lag)
+    if t.size < 4 * _JACKKNIFE_BATCHES:
+        raise ValueError(f"X has too few pairs {lag} apart to test slow transitions.")
+    # slow
+    inc = Z[t] - Z[t - lag]
+    observed_slow = float(np.mean(inc**2))
+    null = np.empty(n_permutations)
+    for b in range(n_permutations):
+        P = Z[rng.permutation(n)]
+        null[b] = np.mean((P[t] - P[t - lag]) ** 2)
+    p_slow = _perm_p(observed_slow, null, greater=False)
+    z_slow = -_z(observed_slow, null)
+    # sparse: increments D_t = Z_t - Z_{t-lag}, paired with the next one D_{t+lag}
+    D = np.full_like(Z, np.nan)
+    D[t] = Z[t] - Z[t - lag]
+    ok = np.isfinite(D[:, 0])
+    cut = n // 2
+    train = np.flatnonzero(ok[:cut])
+    nxt = np.arange(n - lag)
+    nxt = nxt[ok[nxt] & ok[nxt + lag] & (nxt >= cut)]
+    if train.size < 10 * d or nxt.size < 4 * _JACKKNIFE_BATCHES:
+        raise ValueError(f"X has too few pairs {lag} apart to test slow transitions.")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ica = FastICA(max_iter=400, tol=1e-5, random_state=rng.randint(2**31 - 1))
+        ica.fit(D[train])
+    Y = np.zeros_like(D)
+    Y[ok] = (D[ok] - ica.mean_) @ ica.components_.T
+    a, b = _kurtosis_ratio(Y, nxt, lag)
+    ratio = float(a.sum() / b.sum())
+    batches = np.array_split(np.arange(a.size), _JACKKNIFE_BATCHES)
+    sa = np.array([a[i].sum() for i in batches])
+    sb = np.array([b[i].sum() for i in batches])
+    loo = (sa.sum() - sa) / (sb.sum() - sb)
+    m = loo.size
+    se = float(np.sqrt((m - 1) / m * np.sum((loo - loo.mean()) ** 2)))
+    z_sparse = (ratio - 1.0 - _SLOW_MARGIN) / se if se > 0 else 0.0
+    p_sparse = float(stats.t.sf(z_sparse, df=m - 1))
+    return dict(statistic=ratio, p_value=max(p_slow, p_sparse),
+                strength=float(min(z_slow, z_sparse)),
+                note=f"increment kurtosis ratio (slow p={p_slow:.3g}, sparse p={p_sparse:.3g})",
+                p_slow=p_slow, p_sparse=p_sparse)
+
+
+# ------------------------------------------------------------------------------------------
+# report
+# ------------------------------------------------------------------------------------------
+@dataclass
+class AssumptionReport:
+    """What :func:`check_assumptions` found, one entry per method.
+
+    Attributes
+    ----------
+    holds : dict
+        Method name -> whether its assumption holds (p-value below ``alpha``).
+    p_values : dict
+        Method name -> p-value of the test of "the assumption fails".
+    statistics : dict
+        Method name -> observed test statistic.
+    strength : dict
+        Method name -> how far the statistic lies beyond its null, in null standard
+        deviations (the ordering of :attr:`recommended`).
+    recommended : list of str
+        The methods whose assumption holds, strongest evidence first.
+    alpha : float
+        The level of the tests.
+    details : dict
+        Method name -> short description of the statistic and the segmentation used.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nlica.diagnostics import check_assumptions
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.laplace(size=(2000, 3)) @ rng.normal(size=(3, 3))
+    >>> report = check_assumptions(X, methods=("fastica", "pcl"), n_permutations=49,
+    ...                            random_state=0)
+    >>> report.holds
+    {'fastica': True, 'pcl': False}
+    """
+
+    holds: dict
+    p_values: dict
+    statistics: dict
+    strength: dict
+    recommended: list
+    alpha: float = 0.05
+    details: dict = field(default_factory=dict)
+
+    def to_dict(self):
+        """Return the report as plain Python types (for JSON).
+
+        Returns
+        -------
+        report : dict
+            Keys ``holds``, ``p_values``, ``statistics``, ``strength``, ``recommended``,
+            ``alpha`` and ``details``.
+
+        Examples
+        --------
+        >>> r = AssumptionReport({"pcl": True}, {"pcl": 0.01}, {"pcl": 2.0},
+        ...                      {"pcl": 5.0}, ["pcl"])
+        >>> r.to_dict()["recommended"]
+        ['pcl']
+        """
+        return {
+            "holds": {k: bool(v) for k, v in self.holds.items()},
+            "p_values": {k: float(v) for k, v in self.p_values.items()},
+            "statistics": {k: float(v) for k, v in self.statistics.items()},
+            "strength": {k: float(v) for k, v in self.strength.items()},
+            "recommended": list(self.recommended),
+            "alpha": float(self.alpha),
+            "details": dict(self.details),
+        }
+
+    def __str__(self):
+        rows = [("method", "assumption", "p-value", "holds", "strength")]
+        for m in self.holds:
+            rows.append((m, _ASSUMPTIONS.get(m, ""), f"{self.p_values[m]:.3g}",
+                         "yes" if self.holds[m] else "no", f"{self.strength[m]:.1f}"))
+        widths = [max(len(r[i]) for r in rows) for i in range(5)]
+        lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        rec = ", ".join(self.recommended) if self.recommended else "none"
+        lines.append(f"alpha = {self.alpha}; recommended: {rec}")
+        return "\n".join(lines)
+
+
+def _check_int(value, name, low):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}; got {value!r}.")
+    return int(value)
+
+
+def check_assumptions(X, *, segments=None, groups=None, lag=1, methods=_METHODS,
+                      n_permutations=199, alpha=0.05, random_state=None):
+    """Test, on the data alone, the assumption behind each estimator's identifiability.
+
+    Each method gets a one-sided test whose null hypothesis is that its assumption fails;
+    a small p-value is evidence that it holds. The tests are valid for nonlinear mixings
+    too (their nulls are built from the data by shifts, shuffles and surrogates) and run
+    in seconds on 2**14 samples.
+
+    ============  =====================================  ==================================
+    method        assumption (null: it fails)            statistic and null
+    ============  =====================================  ==================================
+    ``fastica``   at most one Gaussian source            2nd smallest negentropy of the
+                                                         FastICA components; null: two
+                                                         Gaussian (phase-randomised)
+                                                         components
+    ``tcl``       distribution changes across segments  between-segment change of means
+                                                         and covariances, split-half;
+                                                         null: labels shifted in time
+    ``pcl``       temporal dependence at ``lag``         held-out score of real against
+                                                         shuffled pairs; null: shuffles
+    ``slowvae``   slow, sparse transitions               increments smaller than for
+                                                         shuffled data, and heavier-tailed
+                                                         than Gaussian given the state
+    ============  =====================================  ==================================
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        Observations in time order (at least two features).
+    segments : array-like of shape (n_samples,), default=None
+        Segment labels for the TCL test; ``None`` cuts each recording as
+        :class:`~nlica.TCL` does by default (segments of ``min(512, n_samples // 16)``).
+    groups : array-like of shape (n_samples,), default=None
+        Recording labels; no pair is taken across two recordings.
+    lag : int, default=1
+        Time lag of the pairs (PCL, SlowVAE).
+    methods : sequence of str, default=("fastica", "tcl", "pcl", "slowvae")
+        Which tests to run.
+    n_permutations : int, default=199
+        Draws of each null distribution; the smallest p-value is
+        ``1 / (n_permutations + 1)``.
+    alpha : float, default=0.05
+        Level of the tests.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the null draws.
+
+    Returns
+    -------
+    report : AssumptionReport
+        ``holds``, ``p_values``, ``recommended``; ``print(report)`` shows a table.
+
+    See Also
+    --------
+    component_stability : Whether each fitted component is reproducible.
+
+    Examples
+    --------
+    >>> from nlica.datasets import make_pcl_dataset
+    >>> from nlica.diagnostics import check_assumptions
+    >>> data = make_pcl_dataset(3, n_samples=4096, random_state=0)
+    >>> report = check_assumptions(data.X, methods=("pcl",), random_state=0)
+    >>> report.holds["pcl"], report.recommended
+    (True, ['pcl'])
+    """
+    X = check_array_2d(X, name="X", ensure_min_samples=8, allow_1d=False)
+    n, p = X.shape
+    if p < 2:
+        raise ValueError(f"X must have at least 2 features to test ICA assumptions; got {p}.")
+    lag = _check_int(lag, "lag", 1)
+    n_permutations = _check_int(n_permutations, "n_permutations", 1)
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0 < alpha < 1:
+        raise ValueError(f"alpha must be a number in (0, 1); got {alpha!r}.")
+    if isinstance(methods, str):
+        methods = (methods,)
+    methods = tuple(methods)
+    unknown = [m for m in methods if m not in _METHODS]
+    if unknown or not methods:
+        raise ValueError(f"methods must be a non-empty subset of {_METHODS}; got {methods!r}.")
+    runs = check_groups(groups, n)
+    if lag >= n // 4:
+        raise ValueError(f"lag={lag} is too large for {n} samples; use lag < {n // 4}.")
+    rng = check_random_state(random_state)
+    results, details = {}, {}
+    for m in methods:
+        if m == "fastica":
+            r = _test_fastica(X, runs, lag, n_permutations, rng)
+        elif m == "tcl":
+            if segments is None:
+                from .samplers import cut_segments
+
+                length = int(min(512, max(2, n // 16)))
+                codes = cut_segments(runs, length)
+                seg_note = f"segments of {length} samples"
+            else:
+                labels = check_labels(segments, n, name="segments")
+                _, codes = np.unique(labels, return_inverse=True)
+                codes = codes.reshape(-1)
+                seg_note = "given segments"
+            if codes.max() < 1:
+                raise ValueError("segments has one label; the TCL test needs at least 2.")
+            r = _test_tcl(X, codes, runs)
+            r["note"] = f"{r['note']}; {seg_note}"
+        elif m == "pcl":
+            r = _test_pcl(X, runs, lag, n_permutations, rng)
+        else:
+            r = _test_slowvae(X, runs, lag, n_permutations, rng)
+        results[m] = r
+        details[m] = r["note"]
+    p_values = {m: r["p_value"] for m, r in results.items()}
+    holds = {m: bool(p_values[m] <= alpha) for m in methods}
+    strength = {m: float(results[m]["strength"]) for m in methods}
+    recommended = sorted((m for m in methods if holds[m]), key=lambda m: -strength[m])
+    return AssumptionReport(
+        holds=holds,
+        p_values=p_values,
+        statistics={m: float(r["statistic"]) for m, r in results.items()},
+        strength=strength,
+        recommended=recommended,
+        alpha=float(alpha),
+        details=details,
+    )
+
+
+# ------------------------------------------------------------------------------------------
+# component stability
+# ------------------------------------------------------------------------------------------
+# Blocks of the block bootstrap: enough that a resample differs, long enough to keep the
+# temporal structure that PCL and SlowVAE learn from.
+_N_BLOCKS = 32
+# Rows used for the similarities between runs (evenly spaced over X).
+_MAX_SIMILARITY_ROWS = 20_000
+
+
+@dataclass
+class StabilityResult:
+    """What :func:`component_stability` found.
+
+    Attributes
+    ----------
+    stability : ndarray of shape (n_components,)
+        Cluster quality in [0, 1] of each component of :attr:`estimator`: the mean
+        similarity within its cluster minus the mean similarity to the nearest other
+        cluster. Near 1: found again in every run; low: it swaps or blends with others.
+    similarity : ndarray of shape (n_estimates, n_estimates)
+        Absolute correlation between all estimated components on ``X``; the first
+        ``n_components`` are those of :attr:`estimator`, then each run's in turn.
+    labels : ndarray of shape (n_estimates,)
+        Cluster (component of :attr:`estimator`) of each estimate.
+    estimator : estimator
+        The estimator fitted on all of ``X``.
+    consensus : ndarray of shape (n_samples, n_components)
+        Each cluster's centrotype (the member most similar to the rest of its cluster)
+        evaluated on ``X``, signed like the component of :attr:`estimator`.
+    n_runs : int
+        Number of refits.
+    resample : str
+        ``"bootstrap"`` or ``"seed"``.
+    method : str
+        Correlation used: ``"pearson"`` (FastICA) or ``"spearman"`` (nonlinear estimators).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nlica import FastICA
+    >>> from nlica.diagnostics import component_stability
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.laplace(size=(2000, 2)) @ rng.normal(size=(2, 2))
+    >>> result = component_stability(FastICA(random_state=0), X, n_runs=4, random_state=0)
+    >>> bool(result.stability.min() > 0.9)
+    True
+    """
+
+    stability: np.ndarray
+    similarity: np.ndarray
+    labels: np.ndarray
+    estimator: object
+    consensus: np.ndarray
+    n_runs: int
+    resample: str
+    method: str
+
+    def __str__(self):
+        lines = ["component  stability"]
+        lines += [f"{j:>9d}  {s:9.3f}" for j, s in enumerate(self.stability)]
+        return "\n".join(lines)
+
+
+def _accepts(estimator, name):
+    try:
+        return name in inspect.signature(estimator.fit).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _blocks(n, runs, codes):
+    """Contiguous blocks for the block bootstrap: segments when given, else ~n/32 rows."""
+    if codes is not None:
+        change = np.ones(n, dtype=bool)
+        change[1:] = (codes[1:] != codes[:-1]) | (runs[1:] != runs[:-1])
+        return group_runs(np.cumsum(change) - 1)
+    length = max(2, int(np.ceil(n / _N_BLOCKS)))
+    starts, stops = [], []
+    for a, b in zip(*group_runs(runs)):
+        edges = list(range(a, b, length)) + [b]
+        if len(edges) > 2 and edges[-1] - edges[-2] < length // 2:
+            edges.pop(-2)  # a short tail joins the block before it
+        starts += edges[:-1]
+        stops += edges[1:]
+    return np.asarray(starts), np.asarray(stops)
+
+
+def _draw_blocks(starts, stops, n, rng):
+    """Draw block indices with replacement until the blocks hold about n rows."""
+    picks, total = [], 0
+    while total < n:
+        b = int(rng.randint(starts.size))
+        picks.append(b)
+        total += stops[b] - starts[b]
+    return picks
+
+
+def _take_blocks(starts, stops, picks):
+    """Rows of the picked blocks, and a label per row naming its drawn block."""
+    rows = [np.arange(starts[b], stops[b]) for b in picks]
+    labels = [np.full(r.size, i) for i, r in enumerate(rows)]
+    return np.concatenate(rows), np.concatenate(labels)
+
+
+def _fit_one(estimator, X, fit_params, quiet):
+    from sklearn.exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings():
+        if quiet:
+            warnings.simplefilter("ignore", ConvergenceWarning)
+        estimator.fit(X, **fit_params)
+    return estimator
+
+
+def _abs_corr(S, method):
+    if method == "spearman":
+        S = np.apply_along_axis(stats.rankdata, 0, S)
+    S = S - S.mean(axis=0)
+    sd = S.std(axis=0)
+    S = S / np.where(sd > 0, sd, 1.0)
+    return np.abs(S.T @ S / S.shape[0])
+
+
+def component_stability(estimator, X, *, n_runs=10, resample="bootstrap", n_jobs=None,
+                        random_state=None, **fit_params):
+    """Score how reproducible each component is, without ground truth (ICASSO-style).
+
+    The estimator is fitted on all of ``X`` and ``n_runs`` more times, on block-bootstrap
+    resamples of ``X`` (``resample="bootstrap"``; blocks are contiguous, within
+    recordings, and whole segments for TCL, so temporal estimators still see pairs and
+    segments) or on all of ``X`` with other seeds (``resample="seed"``). Every fit
+    transforms all of ``X``; estimates are compared by absolute correlation (Pearson for
+    FastICA, Spearman for the nonlinear estimators, whose components are defined up to a
+    monotone function), each run's components are matched to those of the full fit, and
+    each resulting cluster is scored as in ICASSO (Himberg et al., 2004): mean similarity
+    within the cluster minus mean similarity to the nearest other cluster.
+
+    Parameters
+    ----------
+    estimator : estimator
+        An unfitted nlica (or scikit-learn) estimator with ``fit`` and ``transform``;
+        cloned, never modified. Its ``random_state`` is changed in each run.
+    X : array-like of shape (n_samples, n_features)
+        Observations in time order.
+    n_runs : int, default=10
+        Number of refits besides the fit on all of ``X`` (at least 2).
+    resample : {"bootstrap", "seed"}, default="bootstrap"
+        Refit on block-bootstrap resamples, or on ``X`` with new seeds.
+    n_jobs : int, default=None
+        Parallel fits through joblib (``None``: one, ``-1``: all cores).
+    random_state : int, RandomState instance or None, default=None
+        Seed of the resamples and of the runs' seeds.
+    **fit_params : dict
+        Forwarded to ``fit`` (``segments``, ``groups``), resampled with ``X``.
+
+    Returns
+    -------
+    result : StabilityResult
+        ``stability`` per component, ``similarity``, ``estimator``, ``consensus``; plot it
+        with :func:`nlica.plotting.plot_stability`.
+
+    See Also
+    --------
+    check_assumptions : Whether an estimator's identifiability assumption holds.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nlica import FastICA
+    >>> from nlica.diagnostics import component_stability
+    >>> rng = np.random.default_rng(0)
+    >>> S = np.column_stack([rng.laplace(size=3000), rng.normal(size=(3000, 2))])
+    >>> X = S @ rng.normal(size=(3, 3))
+    >>> result = component_stability(FastICA(random_state=0), X, n_runs=6, random_state=0)
+    >>> int(np.sum(result.stability > 0.9))  # the Laplace source; the Gaussian pair is not
+    1
+    """
+    from joblib import Parallel, delayed
+
+    if not (hasattr(estimator, "fit") and hasattr(estimator, "transform")):
+        raise TypeError(
+            "estimator must have fit and transform (an nlica or scikit-learn transformer); "
+            f"got {type(estimator).__name__}."
+        )
+    X = check_array_2d(X, name="X", ensure_min_samples=4, allow_1d=False)
+    n = X.shape[0]
+    n_runs = _check_int(n_runs, "n_runs", 2)
+    if resample not in ("bootstrap", "seed", "split"):
+        raise ValueError(
+            f"resample must be 'bootstrap', 'seed' or 'split'; got {resample!r}."
+        )
+    if resample == "split" and n_runs % 2:
+        raise ValueError(
+            f"resample='split' fits pairs of halves: n_runs must be even; got {n_runs}."
+        )
+    unknown = [k for k in fit_params if not _accepts(estimator, k)]
+    if unknown:
+        raise TypeError(
+            f"{type(estimator).__name__}.fit does not take {', '.join(unknown)}; "
+            "fit_params are forwarded to fit."
+        )
+    rng = check_random_state(random_state)
+    seeds = rng.randint(np.iinfo(np.int32).max, size=n_runs)
+    has_seed = "random_state" in estimator.get_params()
+
+    runs = check_groups(fit_params.get("groups"), n)
+    codes = None
+    if "segments" in fit_params and fit_params["segments"] is not None:
+        labels = check_labels(fit_params["segments"], n, name="segments")
+        codes = np.unique(labels, return_inverse=True)[1].reshape(-1)
+    elif _accepts(estimator, "segments") and resample != "seed":
+        # TCL cutting segments itself: resample whole segments and pass them explicitly.
+        from .samplers import cut_segments
+
+        length = estimator.get_params().get("segment_length", "auto")
+        if length == "auto":
+            length = int(min(512, max(2, n // 16)))
+        codes = cut_segments(runs, int(length))
+
+    jobs = [(clone(estimator), X, dict(fit_params), False)]
+    starts, stops = _blocks(n, runs, codes)
+    halves = []
+    if resample == "split":
+        for _ in range(n_runs // 2):
+            order = rng.permutation(starts.size)
+            cut = starts.size // 2
+            halves += [np.sort(order[:cut]), np.sort(order[cut:])]
+    for r in range(n_runs):
+        est = clone(estimator)
+        if has_seed:
+            est.set_params(random_state=int(seeds[r]))
+        if resample == "seed":
+            jobs.append((est, X, dict(fit_params), True))
+            continue
+        if resample == "split":
+            rows, block = _take_blocks(starts, stops, halves[r])
+        else:
+            rows, block = _take_blocks(starts, stops, _draw_blocks(starts, stops, n, rng))
+        params = {k: (np.asarray(v)[rows] if k in ("segments", "groups") and v is not None
+                      else v) for k, v in fit_params.items()}
+        if _accepts(estimator, "groups"):
+            params["groups"] = block  # no pair across two drawn blocks
+        if codes is not None and _accepts(estimator, "segments"):
+            params["segments"] = codes[rows]
+        jobs.append((est, X[rows], params, True))
+    fitted = Parallel(n_jobs=n_jobs)(delayed(_fit_one)(*job) for job in jobs)
+
+    from ._fastica import FastICA
+
+    method = "pearson" if isinstance(estimator, FastICA) else "spearman"
+    sub = np.unique(np.linspace(0, n - 1, min(n, _MAX_SIMILARITY_ROWS)).astype(int))
+    sources = [np.asarray(est.transform(X[sub]), dtype=np.float64) for est in fitted]
+    k = sources[0].shape[1]
+    if any(S.shape[1] != k for S in sources):
+        raise ValueError("the runs estimated different numbers of components.")
+    C = _abs_corr(np.hstack(sources), method)
+    labels = np.empty((n_runs + 1) * k, dtype=np.int64)
+    labels[:k] = np.arange(k)
+    for r in range(1, n_runs + 1):
+        block = C[:k, r * k:(r + 1) * k]
+        ref, col = linear_sum_assignment(-block)
+        labels[r * k + col] = ref
+    # Which pairs of runs are compared: all of them, or for "split" only the two fits on
+    # complementary halves (independent data, so that a chance rotation cannot repeat).
+    n_fits = n_runs + 1
+    compare = ~np.eye(n_fits, dtype=bool)
+    if resample == "split":
+        compare[:] = False
+        for r in range(1, n_fits - 1, 2):
+            compare[r, r + 1] = compare[r + 1, r] = True
+    run_of = np.arange(n_fits * k) // k
+    stability = np.empty(k)
+    centre = np.empty(k, dtype=np.int64)
+    for j in range(k):
+        members = np.flatnonzero(labels == j)
+        inner = C[np.ix_(members, members)]
+        within = inner[compare[np.ix_(run_of[members], run_of[members])]].mean()
+        between = 0.0
+        for c in range(k):
+            if c != j:
+                others = np.flatnonzero(labels == c)
+                mask = compare[np.ix_(run_of[members], run_of[others])]
+                between = max(between, C[np.ix_(members, others)][mask].mean())
+        stability[j] = np.clip(within - between, 0.0, 1.0)
+        centre[j] = members[np.argmax(inner.sum(axis=1))]
+    full = np.asarray(fitted[0].transform(X), dtype=np.float64)
+    consensus = np.empty((n, k))
+    for j in range(k):
+        run, col = divmod(int(centre[j]), k)
+        S = full[:, col] if run == 0 else np.asarray(fitted[run].transform(X),
+                                                      dtype=np.float64)[:, col]
+        sign = np.sign(np.corrcoef(S, full[:, j])[0, 1]) or 1.0
+        consensus[:, j] = sign * S
+    return StabilityResult(stability=stability, similarity=C, labels=labels,
+                           estimator=fitted[0], consensus=consensus, n_runs=n_runs,
+                           resample=resample, method=method)
