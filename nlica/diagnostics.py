@@ -6,11 +6,11 @@ data (or with other seeds) and scores how reproducible each of its components is
 spirit of ICASSO (Himberg, Hyvärinen & Esposito, 2004).
 
 Every test is a one-sided test of "the assumption fails" (the null hypothesis) against
-"it holds"; a method is reported as holding when its p-value is below ``alpha``. The
+"it holds"; a method is reported as holding when its p-value is at most ``alpha``. The
 statistics are cheap (moments of whitened data, a two-dimensional FastICA, no neural
-network) and their nulls are built from the data themselves (circular shifts, time
-shuffles, phase-randomised surrogates), so that they stay valid when the mixing is
-nonlinear. ``benchmarks/bench_diagnostics.py`` measures their error rates.
+network) and their nulls are built from the data themselves (within- against
+across-segment comparisons, time shuffles, phase-randomised surrogates), so that they
+stay valid when the mixing is nonlinear. ``benchmarks/bench_diagnostics.py`` measures their error rates.
 """
 
 import inspect
@@ -428,22 +428,20 @@ def check_assumptions(X, *, segments=None, groups=None, lag=1, methods=_METHODS,
     too (their nulls are built from the data by shifts, shuffles and surrogates) and run
     in seconds on 2**14 samples.
 
-    ============  =====================================  ==================================
-    method        assumption (null: it fails)            statistic and null
-    ============  =====================================  ==================================
-    ``fastica``   at most one Gaussian source            2nd smallest negentropy of the
-                                                         FastICA components; null: two
-                                                         Gaussian (phase-randomised)
-                                                         components
-    ``tcl``       distribution changes across segments  between-segment change of means
-                                                         and covariances, split-half;
-                                                         null: labels shifted in time
-    ``pcl``       temporal dependence at ``lag``         held-out score of real against
-                                                         shuffled pairs; null: shuffles
-    ``slowvae``   slow, sparse transitions               increments smaller than for
-                                                         shuffled data, and heavier-tailed
-                                                         than Gaussian given the state
-    ============  =====================================  ==================================
+    ``fastica``: at most one Gaussian source
+        Non-Gaussianity left in the plane of the two least non-Gaussian FastICA
+        components; null: two Gaussian sources (phase-randomised surrogates).
+    ``tcl``: the distribution changes across segments
+        Means and covariances agree better within a segment (between its halves) than
+        across a segment boundary; t-test with a Newey-West standard error.
+    ``pcl``: temporal dependence at ``lag``
+        Held-out score of a discriminator of real against shuffled pairs; null: the
+        held-out half shuffled in time.
+    ``slowvae``: slow, sparse transitions
+        Increments smaller than for shuffled data, and heavier-tailed than Gaussian
+        given the state (a kurtosis ratio of consecutive increments above 1.1).
+
+    See the user guide page "Can I trust these components?" for the calibration.
 
     Parameters
     ----------
@@ -459,8 +457,9 @@ def check_assumptions(X, *, segments=None, groups=None, lag=1, methods=_METHODS,
     methods : sequence of str, default=("fastica", "tcl", "pcl", "slowvae")
         Which tests to run.
     n_permutations : int, default=199
-        Draws of each null distribution; the smallest p-value is
-        ``1 / (n_permutations + 1)``.
+        Draws of the simulated nulls (FastICA, PCL and the slowness part of SlowVAE; the
+        TCL test and the sparseness part of SlowVAE are t-tests); the smallest p-value of
+        a simulated null is ``1 / (n_permutations + 1)``.
     alpha : float, default=0.05
         Level of the tests.
     random_state : int, RandomState instance or None, default=None
