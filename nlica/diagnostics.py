@@ -9,7 +9,7 @@ Every test is a one-sided test of "the assumption fails" (the null hypothesis) a
 "it holds"; a method is reported as holding when its p-value is at most ``alpha``. The
 statistics are cheap (moments of whitened data, a two-dimensional FastICA, no neural
 network) and their nulls are built from the data themselves (within- against
-across-segment comparisons, time shuffles, phase-randomised surrogates), so that they
+across-segment comparisons, time shuffles, Gaussian Fourier surrogates), so that they
 stay valid when the mixing is nonlinear. ``benchmarks/bench_diagnostics.py`` measures their error rates.
 """
 
@@ -92,15 +92,21 @@ def _negentropy(Y):
     return (np.mean(np.log(np.cosh(Y)), axis=0) - _GAUSS_LOGCOSH) ** 2
 
 
-def _phase_surrogate(y, rng):
-    """Return a Gaussian series with the periodogram of ``y`` (random Fourier phases)."""
+def _gaussian_surrogate(y, rng):
+    """Return a Gaussian series whose expected periodogram is that of ``y``.
+
+    Each Fourier coefficient of ``y`` is multiplied by a standard complex Gaussian: random
+    phases, as in phase-randomised surrogates, and also random amplitudes, so the
+    surrogate's sample moments vary as those of a Gaussian process do (fixed amplitudes
+    make them vary less, and the null too narrow).
+    """
     n = y.shape[0]
     f = np.fft.rfft(y - y.mean())
-    phases = np.exp(2j * np.pi * rng.uniform(size=f.shape[0]))
-    phases[0] = 1.0
+    g = (rng.normal(size=f.shape[0]) + 1j * rng.normal(size=f.shape[0])) / np.sqrt(2.0)
+    g[0] = 0.0
     if n % 2 == 0:
-        phases[-1] = 1.0  # the Nyquist term stays real
-    return np.fft.irfft(f * phases, n=n)
+        g[-1] = rng.normal()  # the Nyquist term stays real
+    return np.fft.irfft(f * g, n=n)
 
 
 # ------------------------------------------------------------------------------------------
@@ -125,9 +131,9 @@ def _test_fastica(X, runs, lag, n_permutations, rng):
     FastICA is run on ``X``; with at most one Gaussian source, the plane of its two least
     non-Gaussian components still holds a non-Gaussian direction. Statistic: the largest
     negentropy over the directions of that plane. Null: the least favourable case, two
-    Gaussian sources; the plane is replaced by phase-randomised surrogates of the two
-    components (Gaussian, with the same spectra, so the null keeps the temporal
-    correlation).
+    Gaussian sources; the plane is replaced by Gaussian surrogates of the two components
+    (random Fourier phases and amplitudes around their spectra, so the null keeps the
+    temporal correlation).
     """
     from ._fastica import FastICA
 
@@ -144,7 +150,7 @@ def _test_fastica(X, runs, lag, n_permutations, rng):
     observed = _max_projection_negentropy(pair)
     null = np.empty(n_permutations)
     for b in range(n_permutations):
-        G = np.column_stack([_phase_surrogate(pair[:, j], rng) for j in range(2)])
+        G = np.column_stack([_gaussian_surrogate(pair[:, j], rng) for j in range(2)])
         null[b] = _max_projection_negentropy(G)
     return dict(statistic=observed, p_value=_perm_p(observed, null),
                 strength=_z(observed, null),
@@ -430,7 +436,7 @@ def check_assumptions(X, *, segments=None, groups=None, lag=1, methods=_METHODS,
 
     ``fastica``: at most one Gaussian source
         Non-Gaussianity left in the plane of the two least non-Gaussian FastICA
-        components; null: two Gaussian sources (phase-randomised surrogates).
+        components; null: two Gaussian sources (Fourier surrogates).
     ``tcl``: the distribution changes across segments
         Means and covariances agree better within a segment (between its halves) than
         across a segment boundary; t-test with a Newey-West standard error.
