@@ -84,3 +84,24 @@ print(f"wrote {(out / 'eeg_blink_component_weights.png').resolve()} and "
 # The blink variance at FPz drops by most of its size.
 ch = names.index("FPz")
 print(f"FPz variance before {X_filt[:, ch].var():.1f} uV^2, after {X_clean[:, ch].var():.1f} uV^2")
+
+# %%
+# Can I trust these components?
+# -----------------------------
+# There is no ground truth here. :func:`~nlica.diagnostics.check_assumptions` tests what
+# each method's identifiability rests on, on the recording itself, and
+# :func:`~nlica.diagnostics.component_stability` refits FastICA on block-bootstrap
+# resamples: a component that comes back in every run (stability near 1) is a property
+# of the data, one below ~0.7 is not to be interpreted on its own.
+from nlica.diagnostics import check_assumptions, component_stability  # noqa: E402
+from nlica.plotting import plot_stability  # noqa: E402
+
+quick = bool(os.environ.get("NLICA_QUICK"))
+print(check_assumptions(X_filt, n_permutations=49 if quick else 199, random_state=0))
+stab = component_stability(FastICA(n_components=20, random_state=0, max_iter=500), X_filt,
+                           n_runs=4 if quick else 10, random_state=0)
+print(f"blink component stability {stab.stability[blink]:.2f}; "
+      f"{int(np.sum(stab.stability >= 0.8))} of 20 components >= 0.8")
+axes = plot_stability(stab, title="FastICA on EEG, 20 components")
+axes[0].figure.tight_layout()
+axes[0].figure.savefig(out / "eeg_component_stability.png", dpi=100)
