@@ -10,7 +10,8 @@ Every test is a one-sided test of "the assumption fails" (the null hypothesis) a
 statistics are cheap (moments of whitened data, a two-dimensional FastICA, no neural
 network) and their nulls are built from the data themselves (within- against
 across-segment comparisons, time shuffles, Gaussian Fourier surrogates), so that they
-stay valid when the mixing is nonlinear. ``benchmarks/bench_diagnostics.py`` measures their error rates.
+stay valid when the mixing is nonlinear. ``benchmarks/bench_diagnostics.py`` measures
+their error rates.
 """
 
 import inspect
