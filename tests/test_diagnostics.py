@@ -10,7 +10,7 @@ from scipy.signal import lfilter
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.model_selection import GridSearchCV
 
-from nlica import PCL, TCL, FastICA
+from nlica import PCL, TCL, FastICA, SlowVAE
 from nlica.datasets import (
     make_ar_sources,
     make_mlp_mixing,
@@ -248,6 +248,10 @@ def test_stability_neural_estimators_run(one_torch_thread):
     result = component_stability(TCL(max_iter=20, device="cpu"), tcl_data.X, n_runs=2,
                                  random_state=0, segments=tcl_data.segments)
     assert result.consensus.shape == (512, 2)
+    result = component_stability(SlowVAE(n_components=2, max_iter=20, device="cpu"),
+                                 data.X, n_runs=2, resample="split", random_state=0,
+                                 groups=groups)
+    assert result.stability.shape == (2,) and result.resample == "split"
 
 
 @pytest.mark.parametrize("kwargs, error, match", [
