@@ -1,57 +1,230 @@
-"""BaseNeuralICA: the fit template of every torch estimator.
+"""BaseNeuralICA: the template of every torch estimator.
 
-``fit`` validates ``X`` and ``groups``, whitens, seeds, builds the module, trains it with
-the shared loop (:func:`nlica._training.train`) and keeps the best of ``n_init`` runs.
-An estimator fills in four hooks:
+An estimator is its parameters and a few hooks; ARCHITECTURE.md lists them with their
+signatures. ``fit`` validates ``X`` and ``groups``, whitens, seeds, builds the module with
+``_build_module``, trains it with the shared loop (:func:`nlica._training.train`) on
+batches from ``_prepare`` under the loss ``_loss``, and keeps the best of the ``n_init``
+runs. ``transform`` applies a float64 copy of the module through ``_encode`` to whitened
+blocks of rows and maps the result with ``_output``.
 
-``_build_module(n_features, n_components)``
-    the ``torch.nn.Module`` to train;
-``_prepare(Z, runs, generator, fit_params)``
-    samplers and tensors for training; returns ``batch_fn``;
-``_loss(module, batch)``
-    ``(loss, metrics)`` of one batch;
-``_train_config()``
-    the :class:`~nlica._training.TrainConfig` from the parameters and ``preset``;
-
-and optionally ``_after_fit(Z, runs, fit_params)``, ``_encode(module, Z)`` (what
-``transform`` returns for whitened input) and ``_restart_after(module, Z)`` (False ends
-the ``n_init`` restarts early, e.g. once a run is known to be good).
+Required hooks
+    ``_build_module(n_features, n_components) -> torch.nn.Module``;
+    ``_prepare(Z, runs, generator, fit_params) -> batch_fn``;
+    ``_loss(module, batch) -> (loss, metrics)``.
+Optional hooks
+    ``_check_layout(X)``, ``_check_fit_params(X, runs, n_components, fit_params)``,
+    ``_schedule(max_iter) -> dict``, ``_train_kwargs(module) -> dict``,
+    ``_n_init() -> int``, ``_restart_after(module, Z) -> bool``,
+    ``_after_fit(Z, runs, fit_params)``, ``_whitens() -> bool``,
+    ``_encode(module, Z) -> tensor``, ``_output(H) -> ndarray``,
+    ``_decode(module, S) -> tensor`` (enables ``inverse_transform``).
+Class attributes
+    ``_presets`` (``{"fast": {...}, "paper": {...}}``, keys named like the parameters or
+    like :class:`~nlica._training.TrainConfig` fields), ``_parameter_docs`` (estimator
+    wording of shared parameters), ``_min_run_length``.
 """
 
 import copy
 import numbers
+import re
+import warnings
 
 import numpy as np
 import torch
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
+from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._training import train
+from ._training import TrainConfig, train
 from .base import BaseICA, resolve_device, usable_device
-from .utils.validation import check_groups, check_time_in_rows
+from .utils.validation import caller_stacklevel, check_array_2d, check_groups, check_time_in_rows
 from .utils.validation import column_signs as _column_signs
 
-__all__ = ["BaseNeuralICA"]
+__all__ = ["BaseNeuralICA", "CHUNK_ROWS", "TRAINING_PARAMETERS"]
 
-# Rows per chunk in transform and in the whitening statistics: bounds memory on long
-# recordings (a wide network's float64 activations take several kB per row).
-_TRANSFORM_BATCH = 1 << 12
+# Rows per chunk wherever data pass through a network or a statistic outside training
+# (transform, whitening statistics, scoring): bounds memory on long recordings (a wide
+# network's float64 activations take several kB per row).
+CHUNK_ROWS = 1 << 12
 
-# Training parameters every neural estimator has (merged into its _parameter_constraints).
+# Steps between reads of the training loss (logging, early stopping, callbacks).
+LOG_EVERY = 100
+
+# Largest activation (elements of one layer's output per step) trained with one CPU thread:
+# smaller kernels gain nothing from more threads, and a busy second core slows them badly.
+_SMALL_STEP = 1 << 20
+
+# Largest float32: whitened input beyond it is outside anything the network was trained on.
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+# The training parameters of every neural estimator, in the order of their __init__
+# signatures and docstrings (after the estimator's own parameters).
+TRAINING_PARAMETERS = (
+    "max_iter", "batch_size", "learning_rate", "n_init", "n_iter_no_change", "tol",
+    "preset", "device", "verbose", "callbacks", "random_state", "clip_grad_norm",
+    "precision", "compile", "memory_budget",
+)
+
+_POSITIVE_INT = [Interval(numbers.Integral, 1, None, closed="left"), None]
 TRAINING_CONSTRAINTS = {
+    "max_iter": _POSITIVE_INT,
+    "batch_size": _POSITIVE_INT,
+    "learning_rate": [Interval(numbers.Real, 0.0, None, closed="neither"), None],
+    "n_init": _POSITIVE_INT,
+    "n_iter_no_change": _POSITIVE_INT,
+    "tol": [Interval(numbers.Real, 0.0, None, closed="left")],
+    "preset": [StrOptions({"fast", "paper"})],
+    "device": [str, torch.device],
+    "verbose": ["verbose"],
+    "callbacks": [list, None],
+    "random_state": ["random_state"],
     "clip_grad_norm": [Interval(numbers.Real, 0.0, None, closed="neither"), None],
     "precision": [StrOptions({"float32", "bf16"})],
     "compile": ["boolean"],
     "memory_budget": [Interval(numbers.Real, 0.0, None, closed="neither"), None],
 }
 
+# Preset keys that are TrainConfig fields are passed to it as they are.
+_CONFIG_FIELDS = ("optimizer", "momentum", "schedule", "step_gamma", "ema_decay", "warmup")
+
+# The shared docstring fragment: (type line, description). ``{name}`` in a description is
+# replaced by the presets' values of that parameter; an estimator's ``_parameter_docs``
+# replaces the description of a parameter whose meaning it refines.
+_TRAINING_DOCS = {
+    "max_iter": ("int, default=None", "Optimiser steps; ``None`` takes the preset's "
+                 "({max_iter})."),
+    "batch_size": ("int, default=None", "Samples per step; ``None`` takes the preset's "
+                   "({batch_size})."),
+    "learning_rate": ("float, default=None", "Initial learning rate; ``None`` takes the "
+                      "preset's ({learning_rate})."),
+    "n_init": ("int, default=None", "Training runs from different seeds; the one with the "
+               "lowest final training loss is kept. ``None`` takes the preset's ({n_init})."),
+    "n_iter_no_change": ("int, default=None", "Stop when the training loss, read every 100 "
+                         "steps, has not improved by ``tol`` for this many reads (a "
+                         "``ConvergenceWarning`` if ``max_iter`` comes first). ``None`` "
+                         "trains for ``max_iter`` steps."),
+    "tol": ("float, default=1e-4", "Improvement of the loss that counts for "
+            "``n_iter_no_change``."),
+    "preset": ('{"fast", "paper"}, default="fast"', "Settings taken by the parameters "
+               "left at ``None`` and the training schedule."),
+    "device": ('str or torch.device, default="auto"', '``"auto"`` (CUDA when available), '
+               '``"cpu"``, ``"cuda"`` or ``"cuda:N"``.'),
+    "verbose": ("int, default=0", "0 silent, 1 a log line every 100 steps, 2 a progress bar "
+                "(needs tqdm)."),
+    "callbacks": ("list of callable, default=None", "Each called with the record of every "
+                  "logging interval (every 100 steps); returning True stops training."),
+    "random_state": ("int, RandomState instance or None, default=None", "Seed of the "
+                     "weights and of every sampled batch. With an int, fits on the CPU are "
+                     "reproducible bit for bit; the global torch RNG is left untouched."),
+    "clip_grad_norm": ("float or None, default=None", "Clip the gradient's global norm to "
+                       "this value before each step (a guard against rare exploding steps "
+                       "with large learning rates); ``None`` does not clip."),
+    "precision": ('{"float32", "bf16"}, default="float32"', '``"bf16"`` trains under '
+                  "bfloat16 autocast (faster on recent GPUs; the weights stay float32 and "
+                  "``transform`` applies them in float64)."),
+    "compile": ("bool, default=False", "Compile the training step with "
+                ":func:`torch.compile` (pays off on long GPU runs; compiling takes seconds "
+                "to a minute)."),
+    "memory_budget": ("float or None, default=1024", "Largest whitened float32 copy of "
+                      "``X``, in MiB, held in memory for training. A larger ``X`` (for "
+                      "example a :class:`numpy.memmap`) is not copied: each batch is read "
+                      "from it, whitened and moved to the device. ``None``: always copy."),
+}
+
+# The line of a class docstring that the fragment replaces.
+_MARKER = re.compile(r"^( *)<training parameters>\n", re.MULTILINE)
+
+
+def _format_value(value):
+    if isinstance(value, numbers.Integral):
+        return f"{value:,}".replace(",", " ")
+    return f"{value:g}"
+
+
+def _preset_values(presets, name):
+    """``'6 000 for "fast", 770 000 for "paper"'`` (doc text) for a preset key."""
+    values = {p.get(name) for p in presets.values()} - {None}
+    if len(values) == 1 and len(presets) > 1:
+        return _format_value(values.pop())
+    return ", ".join(f'{_format_value(p[name])} for ``"{k}"``'
+                     for k, p in presets.items() if p.get(name) is not None)
+
+
+def training_parameters_doc(presets, parameter_docs, indent=""):
+    """Return the numpydoc entries of the shared training parameters.
+
+    Parameters
+    ----------
+    presets : dict
+        The estimator's preset table (its values fill the ``{name}`` fields).
+    parameter_docs : dict
+        Descriptions that replace the shared ones, by parameter name.
+    indent : str, default=""
+        Indentation of the parameter lines.
+
+    Returns
+    -------
+    doc : str
+        One entry per name of ``TRAINING_PARAMETERS``, each ending in a newline.
+
+    Examples
+    --------
+    >>> doc = training_parameters_doc({"fast": {"max_iter": 10}}, {})
+    >>> print(doc.splitlines()[1].strip())
+    Optimiser steps; ``None`` takes the preset's (10 for ``"fast"``).
+    """
+    values = {name: _preset_values(presets, name)
+              for name in ("max_iter", "batch_size", "learning_rate", "n_init")}
+    lines = []
+    for name in TRAINING_PARAMETERS:
+        kind, text = _TRAINING_DOCS[name]
+        text = parameter_docs.get(name, text).format(**values)
+        lines.append(f"{indent}{name} : {kind}\n")
+        lines.extend(f"{indent}    {line}\n" for line in _wrap(text, 88 - len(indent)))
+    return "".join(lines)
+
+
+def _wrap(text, width):
+    import textwrap
+
+    return textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False)
+
+
+def check_finite_output(values, name):
+    """Raise a ValueError when a network's output overflowed (never return NaN).
+
+    Parameters
+    ----------
+    values : ndarray
+        The output.
+    name : str
+        The input argument whose values were out of range (``"X"``, ``"S"``).
+
+    Returns
+    -------
+    values : ndarray
+        ``values``, unchanged.
+
+    Examples
+    --------
+    >>> check_finite_output(np.ones(2), "X")
+    array([1., 1.])
+    """
+    if not np.all(np.isfinite(values)):
+        raise ValueError(
+            f"{name} has values far outside the range seen in fit: the network gave "
+            f"non-finite output. Check the units and scaling of {name}."
+        )
+    return values
+
 
 def _row_chunks(X):
     """Yield float64 copies of consecutive row blocks of ``X`` (which may be a memmap)."""
-    for start in range(0, X.shape[0], _TRANSFORM_BATCH):
+    for start in range(0, X.shape[0], CHUNK_ROWS):
         # np.array copies even float64 input: callers modify the block in place.
-        yield np.array(X[start : start + _TRANSFORM_BATCH], dtype=np.float64)
+        yield np.array(X[start : start + CHUNK_ROWS], dtype=np.float64)
 
 
 def _mean_cov(X):
@@ -75,29 +248,6 @@ def _mean_cov(X):
     return mean * scale, cov / X.shape[0], scale
 
 
-def check_finite_output(values, name):
-    """Raise a ValueError when a float32 network's output overflowed (never return NaN).
-
-    Parameters
-    ----------
-    values : ndarray
-        The output.
-    name : str
-        The input argument whose values were out of range (``"X"``, ``"S"``).
-
-    Returns
-    -------
-    values : ndarray
-        ``values``, unchanged.
-    """
-    if not np.all(np.isfinite(values)):
-        raise ValueError(
-            f"{name} has values far outside the range seen in fit: the float32 network "
-            f"overflowed and gave non-finite output. Check the units and scaling of {name}."
-        )
-    return values
-
-
 class _StreamedRows:
     """Whitened rows of ``X`` made on demand: the training data when X exceeds the budget.
 
@@ -119,16 +269,19 @@ class _StreamedRows:
         if isinstance(index, torch.Tensor):
             index = index.cpu().numpy()
         return self._convert(self._X[index])
-# Largest activation (elements of one layer's output per step) trained with one CPU thread:
-# smaller kernels gain nothing from more threads, and a busy second core slows them badly.
-_SMALL_STEP = 1 << 20
+
+
+def _has_decoder(est):
+    return type(est)._decode is not BaseNeuralICA._decode
 
 
 class BaseNeuralICA(BaseICA):
-    """Shared fit/transform machinery for the neural nonlinear ICA estimators.
+    """Template of the neural nonlinear ICA estimators: fit, transform and persistence.
 
     Not used directly; see :class:`nlica.TCL`, :class:`nlica.PCL` and
-    :class:`nlica.SlowVAE`.
+    :class:`nlica.SlowVAE`. A subclass declares its parameters (its own, then
+    ``TRAINING_PARAMETERS``) in ``__init__``, its own constraints (the shared ones are
+    merged in) and the hooks listed in the module docstring.
 
     Examples
     --------
@@ -138,27 +291,83 @@ class BaseNeuralICA(BaseICA):
 
     # Smallest recording piece a method can use (2 for lag-1 pairs).
     _min_run_length = 1
-    # Whether X is PCA-whitened before the network (the papers' preprocessing).
-    _whiten_input = True
+    # {"fast": {...}, "paper": {...}}: values of the parameters left at None (keys named
+    # like the parameters) and TrainConfig fields (optimizer, schedule, ema_decay, ...).
+    _presets = {}
+    # Estimator wording of shared parameters, by name (see _TRAINING_DOCS).
+    _parameter_docs = {}
 
-    # ------------------------------------------------------------------ hooks
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("_parameter_constraints")
+        if own is not None:
+            cls._parameter_constraints = {**own, **TRAINING_CONSTRAINTS}
+        doc = cls.__dict__.get("__doc__")
+        match = _MARKER.search(doc or "")
+        if match:
+            fragment = training_parameters_doc(cls._presets, cls._parameter_docs,
+                                               indent=match.group(1))
+            cls.__doc__ = doc[: match.start()] + fragment + doc[match.end() :]
+
+    # ------------------------------------------------------------ required hooks
     def _build_module(self, n_features, n_components):  # pragma: no cover - abstract
+        """Return the ``torch.nn.Module`` to train (built on the CPU from the seed)."""
         raise NotImplementedError
 
     def _prepare(self, Z, runs, generator, fit_params):  # pragma: no cover - abstract
+        """Return ``batch_fn() -> batch`` drawing from whitened ``Z`` with ``generator``."""
         raise NotImplementedError
 
     def _loss(self, module, batch):  # pragma: no cover - abstract
+        """Return ``(loss, metrics)`` of one batch (metrics: dict of scalar tensors)."""
         raise NotImplementedError
 
-    def _train_config(self):  # pragma: no cover - abstract
+    # ------------------------------------------------------------ optional hooks
+    def _check_layout(self, X):
+        """Refuse channels-first data before any n_features^2 matrix is formed."""
+        check_time_in_rows(X, type(self).__name__)
+
+    def _check_fit_params(self, X, runs, n_components, fit_params):
+        """Check method-specific data needs before training; may add to ``fit_params``."""
+
+    def _schedule(self, max_iter):
+        """Return TrainConfig fields computed from ``max_iter`` (milestones, frozen steps)."""
+        return {}
+
+    def _train_kwargs(self, module):
+        """Extra keyword arguments of :func:`~nlica._training.train` (decay/head params)."""
+        return {}
+
+    def _n_init(self):
+        """Return the number of training restarts (the parameter, or the preset's)."""
+        return int(self._setting("n_init"))
+
+    def _restart_after(self, module, Z):
+        """Return whether to train the next of the ``_n_init()`` runs after this one."""
+        return True
+
+    def _after_fit(self, Z, runs, fit_params):
+        """Work after training (e.g. TCL's linear ICA); Z is the whitened training data."""
+
+    def _whitens(self):
+        """Whether ``X`` is PCA-whitened before the network (else it is used as it is)."""
+        return True
+
+    def _encode(self, module, Z):
+        """Return the features of whitened rows ``Z``; ``module`` is a float64 copy."""
+        return module(Z)
+
+    def _output(self, H):
+        """Map the float64 features ``H`` (ndarray) to what ``transform`` returns."""
+        return H
+
+    def _decode(self, module, S):  # pragma: no cover - only where a subclass has one
+        """Return whitened reconstructions of latents ``S`` (adds ``inverse_transform``)."""
         raise NotImplementedError
 
-    # The subclass's preset table, {"fast": {...}, "paper": {...}}, read by _setting.
-    _presets = {}
-
+    # ------------------------------------------------------------ settings
     def _setting(self, name):
-        """Return parameter ``name``, or the preset's value when the parameter is None."""
+        """Return parameter ``name``, or the preset's value when it is None or absent."""
         value = getattr(self, name, None)
         return self._presets[self.preset][name] if value is None else value
 
@@ -174,6 +383,27 @@ class BaseNeuralICA(BaseICA):
             )
         return [int(h) for h in sizes]
 
+    def _train_config(self):
+        """Return the :class:`~nlica._training.TrainConfig` of the parameters and preset."""
+        preset = self._presets[self.preset]
+        max_iter = int(self._setting("max_iter"))
+        fields = {k: preset[k] for k in _CONFIG_FIELDS if k in preset}
+        fields.update(self._schedule(max_iter))
+        return TrainConfig(
+            max_iter=max_iter,
+            learning_rate=float(self._setting("learning_rate")),
+            weight_decay=float(self._setting("weight_decay")),
+            log_every=LOG_EVERY,
+            n_iter_no_change=self.n_iter_no_change,
+            tol=self.tol,
+            verbose=self.verbose,
+            callbacks=list(self.callbacks or []),
+            clip_grad_norm=self.clip_grad_norm,
+            precision=self.precision,
+            compile=bool(self.compile),
+            **fields,
+        )
+
     @staticmethod
     def _one_thread_if_small(Z, activations):
         """Train on one CPU thread when a step's largest activation is small.
@@ -183,42 +413,17 @@ class BaseNeuralICA(BaseICA):
         if Z.device.type == "cpu" and activations <= _SMALL_STEP:
             torch.set_num_threads(1)
 
-    def _n_init(self):
-        """Return the number of training restarts (``n_init``; ``None`` or absent: 1)."""
-        n_init = getattr(self, "n_init", None)
-        return 1 if n_init is None else max(1, int(n_init))
-
-    def _restart_after(self, module, Z):
-        """Return whether to train the next of the ``_n_init()`` runs after this one."""
-        return True
-
-    def _train_kwargs(self, module):
-        """Extra keyword arguments of :func:`~nlica._training.train` (decay/head params)."""
-        return {}
-
-    def _after_fit(self, Z, runs, fit_params):
-        """Work after training (e.g. TCL's linear ICA); Z is the whitened training data."""
-
-    def _encode(self, module, Z):
-        return module(Z)
-
     # ------------------------------------------------------------ preprocessing
     def _fit_whitener(self, X):
-        """PCA-whiten (float64); stores ``mean_`` and ``whitening_``.
+        """PCA-whiten (float64); stores ``mean_`` and ``whitening_`` (None: not whitened).
 
         The statistics are accumulated over row blocks, so a memmap X is never copied whole.
         """
-        mean, cov, scale = _mean_cov(X)
-        if not self._whiten_input:
-            std = np.sqrt(np.diag(cov)) * scale
-            if np.any(std == 0):
-                bad = np.flatnonzero(std == 0).tolist()
-                raise ValueError(
-                    f"X has constant feature(s) {bad}; remove them before fitting."
-                )
-            self.mean_ = mean
-            self.whitening_ = np.diag(1.0 / std)
+        if not self._whitens():
+            self.mean_ = np.zeros(X.shape[1])
+            self.whitening_ = None
             return
+        mean, cov, scale = _mean_cov(X)
         eig, u = np.linalg.eigh(cov)
         order = np.argsort(eig)[::-1]
         eig, u = eig[order], u[:, order]
@@ -235,9 +440,18 @@ class BaseNeuralICA(BaseICA):
         self.whitening_ = (u / (np.sqrt(eig) * scale)).T
 
     def _whitened_tensor(self, X, device, dtype=torch.float32):
-        Z = (np.asarray(X, dtype=np.float64) - self.mean_) @ self.whitening_.T
+        """Return whitened rows of ``X`` as a new tensor of ``dtype`` on ``device``."""
+        Z = np.asarray(X, dtype=np.float64)
+        if self.whitening_ is not None:
+            Z = (Z - self.mean_) @ self.whitening_.T
         # torch.tensor copies: the caller's array is never shared with the model.
         return torch.tensor(Z, dtype=dtype, device=device)
+
+    def _unwhiten(self, Z):
+        """Map whitened rows (ndarray) back to the units of ``X``."""
+        if self.whitening_ is None:
+            return Z
+        return Z @ np.linalg.inv(self.whitening_).T + self.mean_
 
     def _training_data(self, X, device):
         """Return the whitened training data: a device tensor, or rows whitened on demand.
@@ -245,7 +459,7 @@ class BaseNeuralICA(BaseICA):
         When the float32 copy would exceed ``memory_budget`` MiB, batches are read from
         ``X`` itself (e.g. a ``numpy.memmap``) instead, whitened and moved each step.
         """
-        budget = getattr(self, "memory_budget", None)
+        budget = self.memory_budget
         if budget is None or X.shape[0] * X.shape[1] * 4 <= budget * 2**20:
             return self._whitened_tensor(X, device)
         return _StreamedRows(X, lambda rows: self._whitened_tensor(rows, device), device)
@@ -261,21 +475,79 @@ class BaseNeuralICA(BaseICA):
         kernels round differently by batch size), which keeps transforms row-independent.
         """
         n = X.shape[0] if Z is None else Z.shape[0]
-        for start in range(0, n, _TRANSFORM_BATCH):
-            if Z is None:
-                yield self._whitened_tensor(X[start : start + _TRANSFORM_BATCH], self.device_,
-                                            dtype=torch.float64)
-            else:
-                yield Z[start : start + _TRANSFORM_BATCH].to(torch.float64)
+        for start in range(0, n, CHUNK_ROWS):
+            if Z is not None:
+                yield Z[start : start + CHUNK_ROWS].to(torch.float64)
+                continue
+            block = self._whitened_tensor(X[start : start + CHUNK_ROWS], self.device_,
+                                          dtype=torch.float64)
+            if not bool(torch.all(block.abs() <= _FLOAT32_MAX)):
+                # The float32-trained network has never seen anything near such values.
+                raise ValueError(
+                    "X has values far outside the range seen in fit: whitened, they exceed "
+                    "the float32 range the network was trained in. Check the units and "
+                    "scaling of X."
+                )
+            yield block
+
+    def _encode64(self, X=None, *, Z=None, net=None, head=None):
+        """Apply ``_encode`` in float64 to whitened blocks of ``X`` (or of ``Z``).
+
+        Returns the features, a float64 tensor on ``device_``; with ``head``, also the
+        concatenation of ``head(net, h)`` over the blocks (kept instead of whatever
+        larger output ``head`` starts from, e.g. one winning class per row, not logits).
+        """
+        net = self._net64() if net is None else net
+        feats, heads = [], []
+        with torch.no_grad():
+            for block in self._whitened_blocks64(X, Z):
+                h = self._encode(net, block)
+                feats.append(h)
+                if head is not None:
+                    heads.append(head(net, h))
+        H = (torch.cat(feats) if feats else
+             torch.empty((0, self.n_components_), dtype=torch.float64, device=self.device_))
+        if head is None:
+            return H
+        return H, torch.cat(heads)
 
     # -------------------------------------------------------------------- fit
+    def fit(self, X, y=None, *, groups=None):
+        """Fit the model to the time series ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Observations in time order.
+        y : Ignored
+            Not used, present for API consistency.
+        groups : array-like of shape (n_samples,), default=None
+            Recording label of each sample; no pair or segment crosses from one recording
+            to another. ``None`` means one recording.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return self._fit_neural(X, groups, {})
+
     def _fit_neural(self, X, groups, fit_params):
         n_threads = torch.get_num_threads()
         try:
-            return self._fit_neural_body(X, groups, fit_params)
+            self._fit_neural_body(X, groups, fit_params)
         finally:
             # _prepare may lower the thread count for small networks on the CPU.
             torch.set_num_threads(n_threads)
+        max_iter = int(self._setting("max_iter"))
+        if self.n_iter_no_change is not None and self.n_iter_ >= max_iter:
+            warnings.warn(
+                f"{type(self).__name__} stopped at max_iter={max_iter} before the loss "
+                f"settled (n_iter_no_change={self.n_iter_no_change}); increase max_iter.",
+                ConvergenceWarning,
+                stacklevel=caller_stacklevel(),
+            )
+        return self
 
     def _fit_neural_body(self, X, groups, fit_params):
         self._validate_params()
@@ -292,9 +564,6 @@ class BaseNeuralICA(BaseICA):
         rng = check_random_state(self.random_state)
         seeds = rng.randint(0, 2**31 - 1, size=self._n_init())
         config = self._train_config()
-        config.clip_grad_norm = self.clip_grad_norm
-        config.precision = self.precision
-        config.compile = bool(self.compile)
         best = None
         for seed in seeds:
             seed = int(seed)
@@ -322,28 +591,8 @@ class BaseNeuralICA(BaseICA):
         self.loss_curve_ = [h["loss"] for h in history]
         self.n_iter_ = n_iter
         self._after_fit(Z, runs, fit_params)
-        return self
-
-    def _check_layout(self, X):
-        """Refuse channels-first data before any n_features^2 matrix is formed."""
-        check_time_in_rows(X, type(self).__name__)
-
-    def _check_fit_params(self, X, runs, n_components, fit_params):
-        """Check method-specific data needs (e.g. enough samples for a batch)."""
 
     # -------------------------------------------------------------- transform
-    def _features(self, X, encode=None):
-        """Encode whitened X in chunks on the device; returns a float32 numpy array."""
-        encode = self._encode if encode is None else encode
-        out = []
-        with torch.no_grad():
-            for start in range(0, X.shape[0], _TRANSFORM_BATCH):
-                Z = self._whitened_tensor(X[start : start + _TRANSFORM_BATCH], self.device_)
-                out.append(encode(self.module_, Z).float().cpu().numpy())
-        if not out:
-            return np.empty((0, self.n_components_))
-        return check_finite_output(np.concatenate(out, axis=0), "X")
-
     def transform(self, X):
         """Return the estimated sources of ``X``.
 
@@ -355,10 +604,49 @@ class BaseNeuralICA(BaseICA):
         Returns
         -------
         S : ndarray of shape (n_samples, n_components)
-            Estimated sources, in ``X``'s float dtype.
+            Estimated sources, in ``X``'s float dtype. Each row is computed in float64
+            independently of the other rows.
         """
+        return self._transform(X)
+
+    def _transform(self, X, raw=False):
+        """Validate, encode in float64 and (unless ``raw``) apply ``_output``."""
         X = self._validate_transform_data(X)
-        return self._as_output(self._features(X), X)
+        H = self._encode64(X).cpu().numpy()
+        if not raw:
+            H = self._output(H)
+        return check_finite_output(self._as_output(H, X), "X")
+
+    @available_if(_has_decoder)
+    def inverse_transform(self, S):
+        """Decode latents to the data space.
+
+        Parameters
+        ----------
+        S : array-like of shape (n_samples, n_components)
+            Latents (e.g. the output of :meth:`transform`).
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+            Reconstructions in the units of ``X``, in ``S``'s float dtype.
+        """
+        self._check_is_fitted()
+        S = check_array_2d(S, name="S", dtype=[np.float64, np.float32], allow_1d=False)
+        dtype = S.dtype
+        if S.shape[1] != self.n_components_:
+            raise ValueError(
+                f"S must have shape (n_samples, {self.n_components_}); got {S.shape}."
+            )
+        out = []
+        with torch.no_grad():
+            for start in range(0, S.shape[0], CHUNK_ROWS):
+                z = torch.tensor(S[start : start + CHUNK_ROWS], dtype=torch.float32,
+                                 device=self.device_)
+                out.append(self._decode(self.module_, z).cpu().numpy().astype(np.float64))
+        X = (check_finite_output(np.concatenate(out), "S") if out
+             else np.empty((0, self.n_features_in_)))
+        return self._unwhiten(X).astype(dtype)
 
     # ---------------------------------------------------------------- pickling
     def __getstate__(self):

@@ -11,28 +11,28 @@ import numbers
 
 import numpy as np
 import torch
-from sklearn.utils._param_validation import Interval, StrOptions
-from torch import nn
+from sklearn.utils._param_validation import Interval
 
-from ._neural import TRAINING_CONSTRAINTS, BaseNeuralICA
-from ._training import TrainConfig
-from .losses import pcl_logits, pcl_loss
-from .nn.modules import MaxoutMLP
+from ._neural import CHUNK_ROWS, BaseNeuralICA
+from .losses import pcl_loss
+from .nn.contrastive import PCLNet
 from .samplers import PairSampler
-from .utils.validation import check_groups
+from .utils.validation import check_groups, check_sample_weight
 
 __all__ = ["PCL"]
 
 # Settings of each preset; ``None`` parameters of the estimator take these values.
 _PRESETS = {
-    "fast": dict(
-        max_iter=8000, batch_size=1024, learning_rate=1e-2, weight_decay=0.0,
-        optimizer="adam", schedule="cosine", ema_decay=None, init="xavier", width=4,
-    ),
-    "paper": dict(
-        max_iter=3_000_000, batch_size=512, learning_rate=0.1, weight_decay=1e-5,
-        optimizer="sgd", schedule="step", ema_decay=0.999, init="xavier", width=2,
-    ),
+    "fast": {
+        "max_iter": 8000, "batch_size": 1024, "learning_rate": 1e-2, "weight_decay": 0.0,
+        "n_init": None, "optimizer": "adam", "schedule": "cosine", "ema_decay": None,
+        "init": "xavier", "width": 4,
+    },
+    "paper": {
+        "max_iter": 3_000_000, "batch_size": 512, "learning_rate": 0.1, "weight_decay": 1e-5,
+        "n_init": None, "optimizer": "sgd", "momentum": 0.9, "schedule": "step",
+        "ema_decay": 0.999, "init": "xavier", "width": 2,
+    },
 }
 
 # n_init=None: restart (up to this many runs in all) while the features of the last run
@@ -42,44 +42,10 @@ _DEGENERATE_CORR = 0.3
 # Seed of the permuted samples drawn by ``score``: scores of different fits on the same
 # data are then computed on the same pairs.
 _SCORE_SEED = 0
-# Rows (or pairs) per chunk in feature passes and scoring: bounds memory on long
-# recordings (float64 activations of a wide network reach tens of MB per chunk).
-_CHUNK = 1 << 12
 # Rows whose features decide whether a run was degenerate (n_init=None).
 _RESTART_ROWS = 1 << 16
 # Pairs sampled for discriminator_accuracy_ at the end of fit (standard error < 0.002).
 _FIT_SCORE_PAIRS = 1 << 16
-
-
-class _PCLNet(nn.Module):
-    """Feature network ``h`` and the PCL regression function ``r`` of a pair.
-
-    ``r(x_t, y) = -sum_i |w1_i h_i(x_t) + w2_i h_i(y) + b_i| + sum_i a_i h_i(x_t)^2 + m``
-    with ``a_i >= 0`` (projected by the estimator), ``w1 = 1`` and ``w2 = -1`` at init.
-    """
-
-    def __init__(self, n_features, hidden_layer_sizes, n_components, *, init):
-        super().__init__()
-        self.features = MaxoutMLP(n_features, hidden_layer_sizes, n_components,
-                                  output="batchnorm", init=init)
-        self.w1 = nn.Parameter(torch.ones(n_components))
-        self.w2 = nn.Parameter(-torch.ones(n_components))
-        self.b = nn.Parameter(torch.zeros(n_components))
-        self.a = nn.Parameter(torch.zeros(n_components))
-        self.m = nn.Parameter(torch.zeros(()))
-
-    def forward(self, x):
-        """Features ``h(x)``."""
-        return self.features(x)
-
-    def logits(self, h_t, h_other):
-        """Regression function of pairs of features (positive: a real pair)."""
-        return pcl_logits(h_t, h_other, self.w1, self.w2, self.b, self.a, self.m)
-
-    def project(self):
-        """Keep the quadratic coefficients non-negative (projected gradient)."""
-        with torch.no_grad():
-            self.a.clamp_(min=0.0)
 
 
 class PCL(BaseNeuralICA):
@@ -109,58 +75,10 @@ class PCL(BaseNeuralICA):
         paper's ``[2 * n_components] * (n_layers - 1) + [n_components]`` for ``"paper"``.
     lag : int, default=1
         Lag between the two elements of a real pair.
-    max_iter : int, default=None
-        Optimiser steps; ``None`` takes the preset's (8000 for ``"fast"``, 3e6 for
-        ``"paper"``).
-    batch_size : int, default=None
-        Real pairs per step (as many permuted pairs are added); ``None`` takes the preset's
-        (1024 for ``"fast"``, 512 for ``"paper"``). Capped at the number of pairs in ``X``.
-    learning_rate : float, default=None
-        Initial learning rate; ``None`` takes the preset's (1e-2 Adam for ``"fast"``, 0.1
-        SGD for ``"paper"``).
     weight_decay : float, default=None
         L2 penalty on all parameters; ``None`` takes the preset's (0 for ``"fast"``, 1e-5
         for ``"paper"``).
-    n_init : int, default=None
-        Training runs from different initialisations; the one with the lowest final
-        training loss is kept. ``None``: one run, restarted once (2 runs in all) only if
-        two of the learned features correlate by more than 0.3 in absolute value --
-        the signature of a known local optimum where two features track the same source.
-    n_iter_no_change : int, default=None
-        Stop when the training loss, read every 100 steps, has not improved by ``tol`` for
-        this many reads; ``None`` trains for ``max_iter`` steps.
-    tol : float, default=1e-4
-        Improvement required by ``n_iter_no_change``.
-    preset : {"fast", "paper"}, default="fast"
-        Both use Xavier-uniform initialisation. ``"fast"``: Adam with cosine decay, 8000
-        steps of 1024 + 1024 pairs, hidden layers 4 x ``n_components`` wide (about 20 s for
-        5 sources on a CPU). ``"paper"``: the authors' schedule -- SGD with momentum 0.9,
-        learning rate 0.1 divided by 10 after each third of the 3e6 steps (of ``max_iter``),
-        weight decay 1e-5, 512 + 512 pairs and an exponential moving average of the weights
-        (0.999); meant for a GPU.
-    device : {"auto", "cpu", "cuda"} or str, default="auto"
-        Torch device; ``"auto"`` uses CUDA when available.
-    verbose : int, default=0
-        0 silent, 1 a line every 100 steps, 2 a progress bar (needs tqdm).
-    callbacks : list of callable, default=None
-        Called as ``cb(record)`` every 100 steps with the training record; returning True
-        stops training.
-    clip_grad_norm : float or None, default=None
-        Clip the gradient's global norm to this value before each step (a guard against
-        rare exploding steps with large learning rates); ``None`` does not clip.
-    precision : {"float32", "bf16"}, default="float32"
-        ``"bf16"`` trains under bfloat16 autocast (faster on recent GPUs; weights and
-        ``transform`` stay float32).
-    compile : bool, default=False
-        Compile the training step with :func:`torch.compile` (pays off on long GPU runs;
-        compiling takes seconds to a minute).
-    memory_budget : float or None, default=1024
-        Largest whitened float32 copy of ``X``, in MiB, held in memory for training. A
-        larger ``X`` (for example a :class:`numpy.memmap`) is not copied: each batch is
-        read from it, whitened and moved to the device. ``None``: always copy.
-    random_state : int, RandomState instance or None, default=None
-        Seed of the weights and of every sampled batch. With an int, fits on the CPU are
-        reproducible bit for bit; the global torch RNG is left untouched.
+    <training parameters>
 
     Attributes
     ----------
@@ -224,6 +142,25 @@ class PCL(BaseNeuralICA):
     _min_run_length = 1
 
     _presets = _PRESETS
+    _parameter_docs = {
+        "batch_size": "Real pairs per step (as many permuted pairs are added); ``None`` "
+                      "takes the preset's ({batch_size}). Capped at the number of pairs in "
+                      "``X``.",
+        "learning_rate": "Initial learning rate; ``None`` takes the preset's (1e-2 Adam "
+                         "for ``\"fast\"``, 0.1 SGD for ``\"paper\"``).",
+        "n_init": "Training runs from different initialisations; the one with the lowest "
+                  "final training loss is kept. ``None``: one run, restarted once (2 runs "
+                  "in all) only if two of the learned features correlate by more than 0.3 "
+                  "in absolute value -- the signature of a known local optimum where two "
+                  "features track the same source.",
+        "preset": "Both use Xavier-uniform initialisation. ``\"fast\"``: Adam with cosine "
+                  "decay, 8000 steps of 1024 + 1024 pairs, hidden layers 4 x "
+                  "``n_components`` wide (about 20 s for 5 sources on a CPU). "
+                  "``\"paper\"``: the authors' schedule -- SGD with momentum 0.9, learning "
+                  "rate 0.1 divided by 10 after each third of the 3e6 steps (of "
+                  "``max_iter``), weight decay 1e-5, 512 + 512 pairs and an exponential "
+                  "moving average of the weights (0.999); meant for a GPU.",
+    }
 
     _parameter_constraints = {
         "n_components": [Interval(numbers.Integral, 1, None, closed="left"), None],
@@ -231,19 +168,7 @@ class PCL(BaseNeuralICA):
         "hidden_layer_sizes": ["array-like", Interval(numbers.Integral, 1, None, closed="left"),
                                None],
         "lag": [Interval(numbers.Integral, 1, None, closed="left")],
-        "max_iter": [Interval(numbers.Integral, 1, None, closed="left"), None],
-        "batch_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
-        "learning_rate": [Interval(numbers.Real, 0.0, None, closed="neither"), None],
         "weight_decay": [Interval(numbers.Real, 0.0, None, closed="left"), None],
-        "n_init": [Interval(numbers.Integral, 1, None, closed="left"), None],
-        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left"), None],
-        "tol": [Interval(numbers.Real, 0.0, None, closed="left")],
-        "preset": [StrOptions({"fast", "paper"})],
-        "device": [str, torch.device],
-        "verbose": ["verbose"],
-        "callbacks": [list, None],
-        "random_state": ["random_state"],
-        **TRAINING_CONSTRAINTS,
     }
 
     def __init__(
@@ -253,10 +178,10 @@ class PCL(BaseNeuralICA):
         n_layers=2,
         hidden_layer_sizes=None,
         lag=1,
+        weight_decay=None,
         max_iter=None,
         batch_size=None,
         learning_rate=None,
-        weight_decay=None,
         n_init=None,
         n_iter_no_change=None,
         tol=1e-4,
@@ -274,10 +199,10 @@ class PCL(BaseNeuralICA):
         self.n_layers = n_layers
         self.hidden_layer_sizes = hidden_layer_sizes
         self.lag = lag
+        self.weight_decay = weight_decay
         self.max_iter = max_iter
         self.batch_size = batch_size
         self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
         self.n_init = n_init
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
@@ -296,7 +221,7 @@ class PCL(BaseNeuralICA):
         given = self._given_hidden_sizes()
         if given is not None:
             return given
-        width = _PRESETS[self.preset]["width"] * n_components
+        width = self._setting("width") * n_components
         if self.preset == "paper":
             return [width] * (self.n_layers - 1) + [n_components]
         return [width] * self.n_layers
@@ -331,8 +256,8 @@ class PCL(BaseNeuralICA):
         # (and another feature mixing two); their features are then strongly correlated,
         # while features of independent sources are not.
         with torch.no_grad():
-            h = torch.cat([module.features(Z[i : i + _CHUNK])
-                           for i in range(0, min(Z.shape[0], _RESTART_ROWS), _CHUNK)])
+            h = torch.cat([module.features(Z[i : i + CHUNK_ROWS])
+                           for i in range(0, min(Z.shape[0], _RESTART_ROWS), CHUNK_ROWS)])
         if h.shape[1] < 2 or h.shape[0] < 3:
             return False
         corr = torch.corrcoef(h.T.double()).abs().nan_to_num(0.0)
@@ -340,8 +265,8 @@ class PCL(BaseNeuralICA):
         return bool(corr.max() > _DEGENERATE_CORR)
 
     def _build_module(self, n_features, n_components):
-        return _PCLNet(n_features, self._hidden_sizes(n_components), n_components,
-                       init=_PRESETS[self.preset]["init"])
+        return PCLNet(n_features, self._hidden_sizes(n_components), n_components,
+                      init=self._setting("init"))
 
     def _prepare(self, Z, runs, generator, fit_params):
         sampler = PairSampler(runs, self.lag, 1, generator)
@@ -366,91 +291,25 @@ class PCL(BaseNeuralICA):
         loss, accuracy = pcl_loss(module.logits(h_t, h_lag), module.logits(h_t, h_neg))
         return loss, {"accuracy": accuracy}
 
-    def _train_config(self):
-        preset = _PRESETS[self.preset]
-        max_iter = int(self._setting("max_iter"))
-        milestones = ()
-        if preset["schedule"] == "step":
-            # The paper's x0.1 at 1e6 and 2e6 of 3e6 steps, scaled to max_iter.
-            milestones = (max_iter // 3, 2 * max_iter // 3)
-        return TrainConfig(
-            max_iter=max_iter,
-            learning_rate=float(self._setting("learning_rate")),
-            optimizer=preset["optimizer"],
-            momentum=0.9,
-            weight_decay=float(self._setting("weight_decay")),
-            schedule=preset["schedule"],
-            milestones=milestones,
-            ema_decay=preset["ema_decay"],
-            log_every=100,
-            n_iter_no_change=self.n_iter_no_change,
-            tol=self.tol,
-            verbose=self.verbose,
-            callbacks=list(self.callbacks or []),
-        )
+    def _schedule(self, max_iter):
+        if self._setting("schedule") != "step":
+            return {}
+        # The paper's x0.1 at 1e6 and 2e6 of 3e6 steps, scaled to max_iter.
+        return {"milestones": (max_iter // 3, 2 * max_iter // 3)}
 
     def _after_fit(self, Z, runs, fit_params):
         self.module_.project()
-        _recalibrate_batchnorm(self.module_.features, Z)
+        self.module_.recalibrate(Z, CHUNK_ROWS)
         net = self._net64()
         # Features of the sampled pairs only: bounded memory on long (memmapped) recordings.
         self.discriminator_accuracy_ = _pair_accuracy(
-            net, lambda idx: net.features(Z[idx].to(torch.float64)), runs, self.lag,
+            net, lambda idx: self._encode(net, Z[idx].to(torch.float64)), runs, self.lag,
             max_pairs=_FIT_SCORE_PAIRS)
 
-    def _apply64(self, net, X=None, *, Z=None):
-        """Features ``h`` of ``X`` (or of whitened ``Z``) in float64 on ``device_``.
-
-        In float64 each row's features do not depend on the rows batched with it
-        (float32 kernels round differently by batch size).
-        """
-        with torch.no_grad():
-            out = [net.features(block) for block in self._whitened_blocks64(X, Z)]
-        if not out:
-            return torch.empty((0, self.n_components_), dtype=torch.float64,
-                               device=self.device_)
-        return torch.cat(out)
+    def _encode(self, module, Z):
+        return module.features(Z)
 
     # --------------------------------------------------------------------- API
-    def fit(self, X, y=None, *, groups=None):
-        """Fit the feature network to the time series ``X``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data, rows in time order.
-        y : Ignored
-            Not used, present for API consistency.
-        groups : array-like of shape (n_samples,), default=None
-            Recording label of each sample; no pair or permuted sample crosses from one
-            recording to another. ``None`` means one recording.
-
-        Returns
-        -------
-        self : PCL
-            The fitted estimator.
-        """
-        return self._fit_neural(X, groups, {})
-
-    def fit_transform(self, X, y=None, *, groups=None):
-        """Fit the model and return the features ``h(X)``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data, rows in time order.
-        y : Ignored
-            Not used, present for API consistency.
-        groups : array-like of shape (n_samples,), default=None
-            Recording label of each sample (see :meth:`fit`).
-
-        Returns
-        -------
-        S : ndarray of shape (n_samples, n_components)
-            Estimated sources, in ``X``'s float dtype.
-        """
-        return self.fit(X, groups=groups).transform(X)
-
     def score(self, X, y=None, *, groups=None, sample_weight=None):
         """Accuracy of the trained discriminator on pairs of ``X``.
 
@@ -482,72 +341,17 @@ class PCL(BaseNeuralICA):
         X = self._validate_transform_data(X)
         runs = check_groups(groups, X.shape[0])
         self._check_fit_params(X, runs, self.n_components_, {})
+        sample_weight = check_sample_weight(sample_weight, X.shape[0])
         if sample_weight is not None:
-            sample_weight = np.asarray(sample_weight, dtype=np.float64)
-            if (sample_weight.shape != (X.shape[0],)
-                    or not np.all(np.isfinite(sample_weight))
-                    or np.any(sample_weight < 0)):
-                raise ValueError(
-                    f"sample_weight must be {X.shape[0]} finite non-negative weights, one "
-                    f"per sample of X; got shape {sample_weight.shape}."
-                )
             sample_weight = torch.tensor(sample_weight, device=self.device_)
         net = self._net64()
-        h = self._apply64(net, X)
+        h = self._encode64(X, net=net)
         return _pair_accuracy(net, h.__getitem__, runs, self.lag, sample_weight)
-
-    def transform(self, X):
-        """Return the features ``h(X)``: the estimated sources.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Data in the feature space seen in ``fit``.
-
-        Returns
-        -------
-        S : ndarray of shape (n_samples, n_components)
-            Estimated sources (each an invertible function of one true source), in ``X``'s
-            float dtype. Rows are transformed independently (batch norm uses its
-            statistics on the training data).
-        """
-        X = self._validate_transform_data(X)
-        return self._as_output(self._apply64(self._net64(), X).cpu().numpy(), X)
-
-    def _encode(self, module, Z):
-        return module.features(Z)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         return tags
-
-
-def _recalibrate_batchnorm(features, Z, chunk=_CHUNK):
-    """Set the output batch norm's running statistics to those of all of ``Z``.
-
-    The running averages kept during training follow the last few batches (and, with the
-    weight average of the paper preset, weights that were never used); exact statistics
-    of the training data make ``transform`` standardise the training features exactly.
-    """
-    norm = features.norm
-    if norm is None:
-        return
-    with torch.no_grad():
-        total = torch.zeros(norm.num_features, dtype=torch.float64, device=Z.device)
-        total_sq = torch.zeros_like(total)
-        for start in range(0, Z.shape[0], chunk):
-            x = Z[start : start + chunk]
-            for layer in features.hidden:
-                x = layer(x)
-            x = features.out(x).double()
-            total += x.sum(0)
-            total_sq += x.pow(2).sum(0)
-        n = Z.shape[0]
-        mean = total / n
-        var = (total_sq / n - mean.pow(2)).clamp_min(0.0)
-        norm.running_mean.copy_(mean.to(norm.running_mean.dtype))
-        norm.running_var.copy_(var.to(norm.running_var.dtype))
 
 
 def _pair_accuracy(module, features, runs, lag, sample_weight=None, max_pairs=None):
@@ -568,8 +372,8 @@ def _pair_accuracy(module, features, runs, lag, sample_weight=None, max_pairs=No
     total = torch.zeros((), dtype=torch.float64, device=device)
     with torch.no_grad():
         # Three rows (t, t - lag, permuted) per pair: a chunk of pairs is a chunk of rows.
-        for start in range(0, n_pairs, _CHUNK // 3):
-            sampler.batch_size = min(_CHUNK // 3, n_pairs - start)
+        for start in range(0, n_pairs, CHUNK_ROWS // 3):
+            sampler.batch_size = min(CHUNK_ROWS // 3, n_pairs - start)
             t, t_lag, t_neg = sampler.sample(negatives=True)
             h_t, h_lag, h_neg = features(torch.cat([t, t_lag, t_neg])).chunk(3)
             right = ((module.logits(h_t, h_lag) > 0).double()

@@ -10,29 +10,29 @@ element-wise transforms; ``transform`` returns the posterior means.
 
 import math
 import numbers
-import warnings
 
 import numpy as np
 import torch
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._neural import _TRANSFORM_BATCH, TRAINING_CONSTRAINTS, BaseNeuralICA, check_finite_output
-from ._training import TrainConfig
+from ._neural import CHUNK_ROWS, BaseNeuralICA
 from .losses import bernoulli_nll, gaussian_nll, laplace_kl, normal_kl
 from .nn.vae import ConvDecoder, ConvEncoder, MLPDecoder, MLPEncoder, SlowVAEModule
 from .samplers import PairSampler
-from .utils.validation import caller_stacklevel, check_array_2d, validate_X
+from .utils.validation import check_groups, validate_X
 
 __all__ = ["SlowVAE"]
 
-# preset -> (max_iter, batch_size (pairs), learning_rate, schedule)
 _PRESETS = {
-    "fast": (8000, 256, 3e-3, "cosine"),
-    "paper": (300_000, 32, 1e-4, "constant"),
+    "fast": {"max_iter": 8000, "batch_size": 256, "learning_rate": 3e-3, "n_init": 1,
+             "weight_decay": 0.0, "optimizer": "adam", "schedule": "cosine"},
+    "paper": {"max_iter": 300_000, "batch_size": 32, "learning_rate": 1e-4, "n_init": 1,
+              "weight_decay": 0.0, "optimizer": "adam", "schedule": "constant"},
 }
 _DEFAULT_HIDDEN = (128, 128)
+# Pairs per chunk in score: two frames each, so 8 row chunks.
+_SCORE_PAIRS = 4 * CHUNK_ROWS
 
 
 class SlowVAE(BaseNeuralICA):
@@ -97,43 +97,7 @@ class SlowVAE(BaseNeuralICA):
         Hidden nonlinearity of the MLPs (leaky slope 0.2; the conv networks use ReLU).
     likelihood : {"auto", "gaussian", "bernoulli"}, default="auto"
         Decoder likelihood; ``"auto"``: Gaussian for vectors, Bernoulli for images.
-    max_iter : int, default=None
-        Optimiser steps; ``None`` takes the preset's.
-    batch_size : int, default=None
-        Pairs per step; ``None`` takes the preset's.
-    learning_rate : float, default=None
-        Adam learning rate; ``None`` takes the preset's.
-    n_init : int, default=None
-        Training restarts; the run with the lowest final loss is kept (``None``: 1).
-    n_iter_no_change : int, default=None
-        Logging intervals (100 steps) without a ``tol`` improvement before stopping.
-    tol : float, default=1e-4
-        Improvement required by ``n_iter_no_change``.
-    preset : {"fast", "paper"}, default="fast"
-        ``"fast"``: Adam 3e-3, 256 pairs, 8000 steps, cosine decay (one to two minutes on
-        two CPU cores for 5 features); ``"paper"``: Adam 1e-4, 32 pairs, 3e5 steps,
-        constant rate.
-    device : str or torch.device, default="auto"
-        ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
-    verbose : int, default=0
-        0 silent, 1 a log line per interval, 2 a progress bar.
-    callbacks : list of callable, default=None
-        Called with each history record; returning True stops training.
-    clip_grad_norm : float or None, default=None
-        Clip the gradient's global norm to this value before each step (a guard against
-        rare exploding steps with large learning rates); ``None`` does not clip.
-    precision : {"float32", "bf16"}, default="float32"
-        ``"bf16"`` trains under bfloat16 autocast (faster on recent GPUs; weights and
-        ``transform`` stay float32).
-    compile : bool, default=False
-        Compile the training step with :func:`torch.compile` (pays off on long GPU runs;
-        compiling takes seconds to a minute).
-    memory_budget : float or None, default=1024
-        Largest whitened float32 copy of ``X``, in MiB, held in memory for training. A
-        larger ``X`` (for example a :class:`numpy.memmap`) is not copied: each batch is
-        read from it, whitened and moved to the device. ``None``: always copy.
-    random_state : int, RandomState instance or None, default=None
-        Seed of the weights and of every sampling step.
+    <training parameters>
 
     Attributes
     ----------
@@ -177,7 +141,15 @@ class SlowVAE(BaseNeuralICA):
     """
 
     _min_run_length = 2
-    _whiten_input = True  # vectors: PCA-whitened (images: raw pixels, see _fit_whitener)
+    _presets = _PRESETS
+    _parameter_docs = {
+        "batch_size": "Pairs per step; ``None`` takes the preset's ({batch_size}).",
+        "learning_rate": "Adam learning rate; ``None`` takes the preset's "
+                         "({learning_rate}).",
+        "preset": "``\"fast\"``: Adam 3e-3, 256 pairs, 8000 steps, cosine decay (one to "
+                  "two minutes on two CPU cores for 5 features); ``\"paper\"``: Adam 1e-4, "
+                  "32 pairs, 3e5 steps, constant rate.",
+    }
 
     _parameter_constraints = {
         "n_components": [Interval(numbers.Integral, 1, None, closed="left"), None],
@@ -193,18 +165,6 @@ class SlowVAE(BaseNeuralICA):
         "kl_warmup": [Interval(numbers.Integral, 0, None, closed="left")],
         "activation": [StrOptions({"relu", "leaky_relu", "elu"})],
         "likelihood": [StrOptions({"auto", "gaussian", "bernoulli"})],
-        "max_iter": [Interval(numbers.Integral, 1, None, closed="left"), None],
-        "batch_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
-        "learning_rate": [Interval(numbers.Real, 0.0, None, closed="neither"), None],
-        "n_init": [Interval(numbers.Integral, 1, None, closed="left"), None],
-        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left"), None],
-        "tol": [Interval(numbers.Real, 0.0, None, closed="left")],
-        "preset": [StrOptions({"fast", "paper"})],
-        "device": [str, torch.device],
-        "verbose": ["verbose"],
-        "callbacks": [list, None],
-        "random_state": ["random_state"],
-        **TRAINING_CONSTRAINTS,
     }
 
     def __init__(
@@ -313,22 +273,9 @@ class SlowVAE(BaseNeuralICA):
         return math.log(float(self.max_decoder_scale))
 
     # ------------------------------------------------------------ preprocessing
-    def _fit_whitener(self, X):
-        if not self._is_image():
-            super()._fit_whitener(X)
-            return
-        self.mean_ = np.zeros(X.shape[1])
-        self.whitening_ = None
-
-    def _whitened_tensor(self, X, device):
-        if self.whitening_ is None:
-            return torch.tensor(np.asarray(X), dtype=torch.float32, device=device)
-        return super()._whitened_tensor(X, device)
-
-    def _unwhiten(self, Z):
-        if self.whitening_ is None:
-            return Z
-        return Z @ np.linalg.inv(self.whitening_).T + self.mean_
+    def _whitens(self):
+        # Vectors are PCA-whitened; image frames stay raw pixels.
+        return not self._is_image()
 
     # -------------------------------------------------------------------- hooks
     def _build_module(self, n_features, n_components):
@@ -348,9 +295,6 @@ class SlowVAE(BaseNeuralICA):
                              rate_prior=self.rate_prior, learn_rate=self.learn_rate,
                              init_log_scale=init)
 
-    def _batch_size(self):
-        return _PRESETS[self.preset][1] if self.batch_size is None else int(self.batch_size)
-
     def _check_fit_params(self, X, runs, n_components, fit_params):
         self._hidden()  # validates hidden_layer_sizes before training
         if self._likelihood() == "bernoulli" and (X.min() < 0 or X.max() > 1):
@@ -360,7 +304,7 @@ class SlowVAE(BaseNeuralICA):
             )
 
     def _prepare(self, Z, runs, generator, fit_params):
-        sampler = PairSampler(runs, 1, self._batch_size(), generator)
+        sampler = PairSampler(runs, 1, int(self._setting("batch_size")), generator)
         if not self._is_image():
             widest = max(Z.shape[1], *self._hidden())
             self._one_thread_if_small(Z, 2 * sampler.batch_size * widest)
@@ -416,84 +360,11 @@ class SlowVAE(BaseNeuralICA):
         loss = recon + weight * (self.beta * kl_normal + self.gamma * kl_laplace)
         return loss, {"recon": recon, "kl_normal": kl_normal, "kl_laplace": kl_laplace}
 
-    def _train_config(self):
-        max_iter, _, lr, schedule = _PRESETS[self.preset]
-        return TrainConfig(
-            max_iter=max_iter if self.max_iter is None else int(self.max_iter),
-            learning_rate=lr if self.learning_rate is None else float(self.learning_rate),
-            optimizer="adam",
-            schedule=schedule,
-            log_every=100,
-            n_iter_no_change=self.n_iter_no_change,
-            tol=self.tol,
-            verbose=self.verbose,
-            callbacks=list(self.callbacks or []),
-        )
-
-    def _after_fit(self, Z, runs, fit_params):
-        config = self._train_config()
-        if self.n_iter_no_change is not None and self.n_iter_ >= config.max_iter:
-            warnings.warn(
-                f"SlowVAE stopped at max_iter={config.max_iter} before the loss settled "
-                f"(n_iter_no_change={self.n_iter_no_change}); increase max_iter.",
-                ConvergenceWarning,
-                stacklevel=caller_stacklevel(),
-            )
+    def _decode(self, module, S):
+        out = module.decode(S)
+        return torch.sigmoid(out) if module.likelihood == "bernoulli" else out
 
     # ---------------------------------------------------------------- public API
-    def fit(self, X, y=None, *, groups=None):
-        """Fit the SlowVAE on consecutive pairs of samples within each recording.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Time series in time order (rows of flattened frames for images).
-        y : Ignored
-            Not used, present for API consistency.
-        groups : array-like of shape (n_samples,), default=None
-            Recording label of each sample; pairs never cross a recording boundary.
-            ``None``: one recording.
-
-        Returns
-        -------
-        self : SlowVAE
-            The fitted estimator.
-        """
-        return self._fit_neural(X, groups, {})
-
-    def inverse_transform(self, S):
-        """Decode latents to the data space (the decoder's mean).
-
-        Parameters
-        ----------
-        S : array-like of shape (n_samples, n_components)
-            Latents (e.g. the output of :meth:`transform`).
-
-        Returns
-        -------
-        X : ndarray of shape (n_samples, n_features)
-            Reconstruction means (pixel probabilities for a Bernoulli decoder).
-        """
-        self._check_is_fitted()
-        S = check_array_2d(S, name="S", dtype=[np.float64, np.float32], allow_1d=False)
-        dtype = S.dtype
-        if S.shape[1] != self.n_components_:
-            raise ValueError(
-                f"S must have shape (n_samples, {self.n_components_}); got {S.shape}."
-            )
-        out = []
-        with torch.no_grad():
-            for start in range(0, S.shape[0], _TRANSFORM_BATCH):
-                z = torch.tensor(S[start : start + _TRANSFORM_BATCH], dtype=torch.float32,
-                                 device=self.device_)
-                dec = self.module_.decode(z)
-                if self.module_.likelihood == "bernoulli":
-                    dec = torch.sigmoid(dec)
-                out.append(dec.cpu().numpy().astype(np.float64))
-        X = (check_finite_output(np.concatenate(out), "S") if out
-             else np.empty((0, self.n_features_in_)))
-        return self._unwhiten(X).astype(dtype)
-
     def sample(self, n_samples=1, random_state=None):
         """Draw samples from the generative model (z ~ N(0, I), decoder mean).
 
@@ -517,25 +388,10 @@ class SlowVAE(BaseNeuralICA):
         return self.inverse_transform(Z), Z
 
     def _pair_scores(self, X, groups=None):
-        """Negative loss (an ELBO for beta = gamma = 1) of each consecutive pair.
+        """Return the negative loss of each pair ``(t-1, t)`` within a recording, in order.
 
-        The posterior is sampled once per frame with a fixed seed, so the value is
-        deterministic.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Time series in time order.
-        groups : array-like of shape (n_samples,), default=None
-            Recording labels.
-
-        Returns
-        -------
-        scores : ndarray of shape (n_pairs,)
-            One value per pair ``(t-1, t)`` within a recording, in time order.
+        The terms of :meth:`score`, before the mean (same fixed-seed posterior samples).
         """
-        from .utils.validation import check_groups
-
         X = self._validate_transform_data(X)
         runs = check_groups(groups, X.shape[0], min_run_length=2)
         t = np.arange(1, X.shape[0])
@@ -543,8 +399,8 @@ class SlowVAE(BaseNeuralICA):
         gen = torch.Generator(device=self.device_).manual_seed(0)
         out = []
         with torch.no_grad():
-            for start in range(0, t.shape[0], 16384):
-                idx = t[start : start + 16384]
+            for start in range(0, t.shape[0], _SCORE_PAIRS):
+                idx = t[start : start + _SCORE_PAIRS]
                 x_cur = self._whitened_tensor(X[idx], self.device_)
                 x_prev = self._whitened_tensor(X[idx - 1], self.device_)
                 eps = torch.randn((2 * idx.shape[0], self.n_components_), generator=gen,

@@ -5,18 +5,16 @@ import warnings
 
 import numpy as np
 import torch
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
 from ._fastica import FastICA
-from ._neural import TRAINING_CONSTRAINTS, BaseNeuralICA
-from ._training import TrainConfig
+from ._neural import BaseNeuralICA
 from .losses import tcl_loss
-from .nn.modules import MaxoutMLP
+from .nn.contrastive import TCLNet
 from .samplers import UniformSampler, cut_segments, encode_segments
-from .utils.validation import caller_stacklevel, check_groups
+from .utils.validation import caller_stacklevel, check_groups, check_sample_weight
 
 __all__ = ["TCL"]
 
@@ -32,19 +30,26 @@ _PRESETS = {
         "learning_rate": 3e-2,
         "weight_decay": 0.0,
         "n_init": 1,
+        "optimizer": "adam",
+        "schedule": "cosine",
         "width_factor": 8,
         "min_width": 32,
         # The optimal classifier weights grow as 1 / (a segment's source scale), far from
         # their initial values; a logit scale lets Adam reach them within the budget.
         "logit_scale": 10.0,
     },
-    # Hyvärinen & Morioka (2016); see REFERENCES.md.
+    # Hyvärinen & Morioka (2016); see the docs page "Settings of the papers".
     "paper": {
         "max_iter": 770_000,
         "batch_size": 512,
         "learning_rate": 1e-2,
         "weight_decay": 1e-4,
         "n_init": 1,
+        "optimizer": "sgd",
+        "momentum": 0.9,
+        "schedule": "step",
+        "step_gamma": 0.1,
+        "ema_decay": 0.999,
         "width_factor": 2,
         "min_width": 1,
         "logit_scale": 1.0,
@@ -54,71 +59,6 @@ _PRESETS = {
 # then all parameters, with the learning rate divided by 10 after 5e5 more steps.
 _PAPER_FROZEN = 70_000 / 770_000
 _PAPER_MILESTONE = 570_000 / 770_000
-
-
-class _TCLNet(nn.Module):
-    """TCL's network: features ``h`` and a linear classifier of the segment on ``h``.
-
-    ``h`` is a maxout MLP with absolute-value outputs; the classifier is multinomial
-    logistic regression.
-
-    Parameters
-    ----------
-    n_features : int
-        Input width.
-    hidden_layer_sizes : sequence of int
-        Maxout hidden layer widths.
-    n_components : int
-        Number of features ``h``.
-    n_segments : int
-        Number of classes.
-    logit_scale : float, default=1.0
-        Constant factor of the logits, with the classifier's initial weights divided by it:
-        the same function at initialisation, but Adam then moves the classifier's
-        effective weights ``logit_scale`` times faster.
-    """
-
-    def __init__(self, n_features, hidden_layer_sizes, n_components, n_segments,
-                 logit_scale=1.0):
-        super().__init__()
-        self.encoder = MaxoutMLP(n_features, hidden_layer_sizes, n_components, output="abs")
-        self.classifier = nn.Linear(n_components, n_segments)
-        self.logit_scale = float(logit_scale)
-        if self.logit_scale != 1.0:
-            with torch.no_grad():
-                self.classifier.weight.div_(self.logit_scale)
-                self.classifier.bias.div_(self.logit_scale)
-
-    def logits(self, h):
-        """Return the segment logits of features ``h``.
-
-        Parameters
-        ----------
-        h : torch.Tensor of shape (batch, n_components)
-            Features.
-
-        Returns
-        -------
-        torch.Tensor of shape (batch, n_segments)
-            Logits.
-        """
-        out = self.classifier(h)
-        return out * self.logit_scale if self.logit_scale != 1.0 else out
-
-    def forward(self, x):
-        """Return the segment logits of a batch.
-
-        Parameters
-        ----------
-        x : torch.Tensor of shape (batch, n_features)
-            Whitened observations.
-
-        Returns
-        -------
-        torch.Tensor of shape (batch, n_segments)
-            Logits.
-        """
-        return self.logits(self.encoder(x))
 
 
 class TCL(BaseNeuralICA):
@@ -149,59 +89,13 @@ class TCL(BaseNeuralICA):
         recording boundary. ``"auto"`` is the paper's 512, shortened for data of fewer
         than 16 x 512 samples to ``max(2, n_samples // 16)`` so that short data still
         give about 16 segments.
-    max_iter : int, default=None
-        Optimiser steps; ``None`` uses the preset's (6000 for ``"fast"``, 770 000 for
-        ``"paper"``).
-    batch_size : int, default=None
-        Samples per step, drawn uniformly with replacement; ``None`` uses the preset's
-        (1024 or 512), capped at the number of samples.
-    learning_rate : float, default=None
-        Initial learning rate; ``None`` uses the preset's (0.03 for ``"fast"``, 0.01 for
-        ``"paper"``).
     weight_decay : float, default=None
         L2 penalty on the weights (not the biases); ``None`` uses the preset's (0 for
         ``"fast"``, 1e-4 for ``"paper"``).
-    n_init : int, default=None
-        Training runs from different seeds; the one with the lowest final training loss
-        is kept. ``None`` uses the preset's (1).
-    n_iter_no_change : int, default=None
-        Stop when the training loss, read every 100 steps, has not improved by ``tol`` for
-        this many reads (a ``ConvergenceWarning`` if ``max_iter`` comes first). ``None``
-        trains for ``max_iter`` steps, the default: the cosine schedule ends there.
-    tol : float, default=1e-4
-        Improvement of the loss that counts for ``n_iter_no_change``.
-    preset : {"fast", "paper"}, default="fast"
-        ``"fast"``: Adam with cosine decay of the learning rate, wide hidden layers and
-        logits scaled by 10 (the classifier weights grow as one over a segment's source
-        scale; the factor lets Adam reach them in the budget); tens of seconds on a CPU.
-        ``"paper"``: the authors' schedule -- SGD with momentum 0.9, 7e4 steps of the
-        classifier alone, then all parameters, the rate divided by 10 at step 5.7e5 of
-        7.7e5, an exponential moving average (0.999) of the weights, He-normal
-        initialisation and ``[2n] * (n_layers - 1)`` hidden units. A smaller ``max_iter``
-        shrinks that schedule proportionally.
-    device : str or torch.device, default="auto"
-        ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
-    verbose : int, default=0
-        0 silent, 1 a log line every 100 steps, 2 a progress bar (needs tqdm).
-    callbacks : list of callable, default=None
-        Each called with the record of every logging interval; returning True stops.
-    clip_grad_norm : float or None, default=None
-        Clip the gradient's global norm to this value before each step (a guard against
-        rare exploding steps with large learning rates); ``None`` does not clip.
-    precision : {"float32", "bf16"}, default="float32"
-        ``"bf16"`` trains under bfloat16 autocast (faster on recent GPUs; weights and
-        ``transform`` stay float32).
-    compile : bool, default=False
-        Compile the training step with :func:`torch.compile` (pays off on long GPU runs;
-        compiling takes seconds to a minute).
-    memory_budget : float or None, default=1024
-        Largest whitened float32 copy of ``X``, in MiB, held in memory for training. A
-        larger ``X`` (for example a :class:`numpy.memmap`) is not copied: each batch is
-        read from it, whitened and moved to the device. ``None``: always copy.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the weights, the batches and the linear ICA. Same seed, same CPU result.
     ica_max_iter : int, default=1000
         Iterations of the FastICA run on the learned features.
+
+    <training parameters>
 
     Attributes
     ----------
@@ -273,6 +167,26 @@ class TCL(BaseNeuralICA):
     """
 
     _presets = _PRESETS
+    _parameter_docs = {
+        "batch_size": "Samples per step, drawn uniformly with replacement; ``None`` takes "
+                      "the preset's ({batch_size}), capped at the number of samples.",
+        "n_iter_no_change": "Stop when the training loss, read every 100 steps, has not "
+                            "improved by ``tol`` for this many reads (a "
+                            "``ConvergenceWarning`` if ``max_iter`` comes first). ``None`` "
+                            "trains for ``max_iter`` steps, the default: the cosine "
+                            "schedule ends there.",
+        "preset": "``\"fast\"``: Adam with cosine decay of the learning rate, wide hidden "
+                  "layers and logits scaled by 10 (the classifier weights grow as one over "
+                  "a segment's source scale; the factor lets Adam reach them in the "
+                  "budget); tens of seconds on a CPU. ``\"paper\"``: the authors' schedule "
+                  "-- SGD with momentum 0.9, 7e4 steps of the classifier alone, then all "
+                  "parameters, the rate divided by 10 at step 5.7e5 of 7.7e5, an "
+                  "exponential moving average (0.999) of the weights, He-normal "
+                  "initialisation and ``[2n] * (n_layers - 1)`` hidden units. A smaller "
+                  "``max_iter`` shrinks that schedule proportionally.",
+        "random_state": "Seeds the weights, the batches and the linear ICA. Same seed, "
+                        "same CPU result; the global torch RNG is left untouched.",
+    }
 
     _parameter_constraints = {
         "n_components": [Interval(numbers.Integral, 1, None, closed="left"), None],
@@ -280,19 +194,7 @@ class TCL(BaseNeuralICA):
         "hidden_layer_sizes": ["array-like", None],
         "segment_length": [Interval(numbers.Integral, 1, None, closed="left"),
                            StrOptions({"auto"})],
-        "max_iter": [Interval(numbers.Integral, 1, None, closed="left"), None],
-        "batch_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
-        "learning_rate": [Interval(numbers.Real, 0.0, None, closed="neither"), None],
         "weight_decay": [Interval(numbers.Real, 0.0, None, closed="left"), None],
-        "n_init": [Interval(numbers.Integral, 1, None, closed="left"), None],
-        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left"), None],
-        "tol": [Interval(numbers.Real, 0.0, None, closed="left")],
-        "preset": [StrOptions({"fast", "paper"})],
-        "device": [str, torch.device],
-        "verbose": ["verbose"],
-        "callbacks": [list, None],
-        "random_state": ["random_state"],
-        **TRAINING_CONSTRAINTS,
         "ica_max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
     }
 
@@ -303,10 +205,11 @@ class TCL(BaseNeuralICA):
         n_layers=3,
         hidden_layer_sizes=None,
         segment_length="auto",
+        weight_decay=None,
+        ica_max_iter=1000,
         max_iter=None,
         batch_size=None,
         learning_rate=None,
-        weight_decay=None,
         n_init=None,
         n_iter_no_change=None,
         tol=1e-4,
@@ -319,16 +222,16 @@ class TCL(BaseNeuralICA):
         precision="float32",
         compile=False,
         memory_budget=1024,
-        ica_max_iter=1000,
     ):
         self.n_components = n_components
         self.n_layers = n_layers
         self.hidden_layer_sizes = hidden_layer_sizes
         self.segment_length = segment_length
+        self.weight_decay = weight_decay
+        self.ica_max_iter = ica_max_iter
         self.max_iter = max_iter
         self.batch_size = batch_size
         self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
         self.n_init = n_init
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
@@ -341,18 +244,13 @@ class TCL(BaseNeuralICA):
         self.precision = precision
         self.compile = compile
         self.memory_budget = memory_budget
-        self.ica_max_iter = ica_max_iter
 
     # ------------------------------------------------------------------ settings
-    def _n_init(self):
-        return int(self._setting("n_init"))
-
     def _hidden_sizes(self, n_components):
         given = self._given_hidden_sizes()
         if given is not None:
             return given
-        preset = _PRESETS[self.preset]
-        width = max(preset["min_width"], preset["width_factor"] * n_components)
+        width = max(self._setting("min_width"), self._setting("width_factor") * n_components)
         return [width] * (self.n_layers - 1)
 
     def _resolve_segment_length(self, n_samples):
@@ -367,7 +265,7 @@ class TCL(BaseNeuralICA):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Observations in time order.
+            Observations, rows in time order (each row is one sample of every channel).
         y : Ignored
             Not used, present for API consistency; a ``y`` given without ``segments``
             warns, since segment labels go by keyword (``fit(X, segments=labels)``).
@@ -436,8 +334,8 @@ class TCL(BaseNeuralICA):
         self.segment_classes_ = classes
 
     def _build_module(self, n_features, n_components):
-        return _TCLNet(n_features, self._hidden_sizes(n_components), n_components,
-                       self.n_segments_, logit_scale=_PRESETS[self.preset]["logit_scale"])
+        return TCLNet(n_features, self._hidden_sizes(n_components), n_components,
+                      self.n_segments_, logit_scale=self._setting("logit_scale"))
 
     def _prepare(self, Z, runs, generator, fit_params):
         labels = torch.as_tensor(fit_params["codes"], device=Z.device)
@@ -457,26 +355,11 @@ class TCL(BaseNeuralICA):
         loss, accuracy = tcl_loss(module(x), labels)
         return loss, {"accuracy": accuracy}
 
-    def _train_config(self):
-        max_iter = int(self._setting("max_iter"))
-        common = dict(
-            max_iter=max_iter,
-            learning_rate=float(self._setting("learning_rate")),
-            weight_decay=float(self._setting("weight_decay")),
-            n_iter_no_change=self.n_iter_no_change,
-            tol=self.tol,
-            verbose=self.verbose,
-            callbacks=list(self.callbacks or []),
-            log_every=100,
-        )
-        if self.preset == "paper":
-            frozen = int(round(_PAPER_FROZEN * max_iter))
-            return TrainConfig(
-                optimizer="sgd", momentum=0.9, schedule="step",
-                milestones=(int(round(_PAPER_MILESTONE * max_iter)),), step_gamma=0.1,
-                ema_decay=0.999, frozen_steps=frozen, **common,
-            )
-        return TrainConfig(optimizer="adam", schedule="cosine", **common)
+    def _schedule(self, max_iter):
+        if self.preset != "paper":
+            return {}
+        return {"milestones": (int(round(_PAPER_MILESTONE * max_iter)),),
+                "frozen_steps": int(round(_PAPER_FROZEN * max_iter))}
 
     def _train_kwargs(self, module):
         weights = [m.weight for m in module.modules() if isinstance(m, nn.Linear)]
@@ -488,16 +371,16 @@ class TCL(BaseNeuralICA):
     def _encode(self, module, Z):
         return module.encoder(Z)
 
+    def _output(self, H):
+        return self.ica_.transform(H)
+
+    def _predict_segments(self, X=None, Z=None):
+        """Float64 features and the predicted segment code of each row (as ndarrays)."""
+        H, predicted = self._encode64(X, Z=Z, head=lambda net, h: net.logits(h).argmax(dim=1))
+        return H.cpu().numpy(), predicted.cpu().numpy()
+
     def _after_fit(self, Z, runs, fit_params):
-        max_iter = int(self._setting("max_iter"))
-        if self.n_iter_no_change is not None and self.n_iter_ >= max_iter:
-            warnings.warn(
-                f"TCL stopped at max_iter={max_iter} before the loss settled "
-                f"(n_iter_no_change={self.n_iter_no_change}); increase max_iter.",
-                ConvergenceWarning,
-                stacklevel=caller_stacklevel(),
-            )
-        H, predicted = self._apply64(None, Z=Z)
+        H, predicted = self._predict_segments(Z=Z)
         self.classifier_accuracy_ = float(np.mean(predicted == fit_params["codes"]))
         # A seed for the ICA from the same stream as the network seeds, after them.
         seed = check_random_state(self.random_state).randint(
@@ -506,24 +389,6 @@ class TCL(BaseNeuralICA):
             whiten="unit-variance", max_iter=self.ica_max_iter, random_state=int(seed),
             backend="numpy",
         ).fit(H)
-
-    def _apply64(self, X, *, Z=None):
-        """Features (float64) and predicted segment codes of ``X`` (or of whitened ``Z``).
-
-        A float64 copy of the network is applied, so each row's result does not depend on
-        the rows it is batched with (float32 kernels round differently by batch size). Only
-        the winning segment of each row is kept, not its n_segments logits.
-        """
-        net = self._net64()
-        feats, predicted = [], []
-        with torch.no_grad():
-            for block in self._whitened_blocks64(X, Z):
-                h = net.encoder(block)
-                feats.append(h.cpu().numpy())
-                predicted.append(net.logits(h).argmax(dim=1).cpu().numpy())
-        if not feats:
-            return np.empty((0, self.n_components_)), np.empty(0, dtype=np.int64)
-        return np.concatenate(feats), np.concatenate(predicted)
 
     # ---------------------------------------------------------------- transform
     def transform(self, X, ica=True):
@@ -543,11 +408,7 @@ class TCL(BaseNeuralICA):
             Estimates of ``|s_i|`` up to permutation, sign and scale (or the features), in
             ``X``'s float dtype.
         """
-        X = self._validate_transform_data(X)
-        H, _ = self._apply64(X)
-        if ica:
-            H = self.ica_.transform(H)
-        return self._as_output(H, X)
+        return self._transform(X, raw=not ica)
 
     def score(self, X, y=None, *, segments=None, groups=None, sample_weight=None):
         """Segment classification accuracy of the trained classifier on ``X``.
@@ -625,14 +486,8 @@ class TCL(BaseNeuralICA):
                     "pass segments with the labels seen in fit."
                 )
 
-        if sample_weight is not None:
-            sample_weight = np.asarray(sample_weight, dtype=np.float64)
-            if sample_weight.shape != (n_samples,) or not np.all(np.isfinite(sample_weight)):
-                raise ValueError(
-                    f"sample_weight must be {n_samples} finite weights, one per sample of X; "
-                    f"got shape {sample_weight.shape}."
-                )
-        _, predicted = self._apply64(X)
+        sample_weight = check_sample_weight(sample_weight, n_samples)
+        _, predicted = self._predict_segments(X)
         accuracy = float(np.average(predicted == codes, weights=sample_weight))
         chance = 1.0 / self.n_segments_
         learned = getattr(self, "classifier_accuracy_", 1.0) - chance

@@ -174,7 +174,7 @@ def test_image_mode_smoke():
 def test_presets():
     vae = SlowVAE(preset="paper")
     cfg = vae._train_config()
-    assert (cfg.max_iter, cfg.learning_rate, vae._batch_size()) == (300_000, 1e-4, 32)
+    assert (cfg.max_iter, cfg.learning_rate, vae._setting("batch_size")) == (300_000, 1e-4, 32)
 
 
 @pytest.mark.gpu

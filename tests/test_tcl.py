@@ -241,6 +241,11 @@ def test_score_sample_weight_and_pipeline_routing():
     assert tcl.score(X, segments=segments, sample_weight=w) == pytest.approx(first)
     with pytest.raises(ValueError, match="sample_weight"):
         tcl.score(X, segments=segments, sample_weight=np.ones(5))
+    # The same check as PCL's: negative and all-zero weights are refused.
+    with pytest.raises(ValueError, match="non-negative"):
+        tcl.score(X, segments=segments, sample_weight=-w)
+    with pytest.raises(ValueError, match="positive sum"):
+        tcl.score(X, segments=segments, sample_weight=np.zeros(600))
     with sklearn.config_context(enable_metadata_routing=True):
         est = TCL(max_iter=50, random_state=0, device="cpu")
         est.set_fit_request(segments=True, groups=False)

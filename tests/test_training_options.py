@@ -1,6 +1,7 @@
 """Training options shared by the neural estimators: gradient clipping, bf16 autocast,
 torch.compile, and streaming of recordings larger than ``memory_budget`` (memmaps)."""
 
+import inspect
 import os
 import subprocess
 import sys
@@ -8,6 +9,7 @@ import sys
 import numpy as np
 import pytest
 import torch
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import InvalidParameterError
 
 from nlica import PCL, TCL, SlowVAE, _neural, _training
@@ -215,3 +217,49 @@ def test_memmap_fit_peak_memory_is_bounded(cls, tmp_path):
     # float64 temporaries of twice that); streamed, the process needs less than the file:
     # torch's and the allocator's start-up (~100 MiB) plus chunk-sized buffers.
     assert result["peak_extra"] < min(256 * 2**20, 0.85 * result["file_bytes"])
+
+
+# ------------------------------------------------------------------ the template
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
+def test_one_convergence_warning_at_the_callers_line(cls, pcl_data):
+    # Two loss reads (200 steps) cannot make n_iter_no_change=5 stale reads: max_iter ends
+    # training first, which every estimator reports once, pointing at the call of fit.
+    est = cls(max_iter=200, n_iter_no_change=5, device="cpu", random_state=0, n_init=1)
+    fit_kw = {"segments": np.arange(4096) // 512} if cls is TCL else {}
+    with pytest.warns(Warning) as record:
+        est.fit(pcl_data.X, **fit_kw)
+    ours = [w for w in record if "increase max_iter" in str(w.message)]
+    assert len(ours) == 1
+    assert issubclass(ours[0].category, ConvergenceWarning)
+    assert ours[0].filename == __file__
+    assert est.n_iter_ == 200
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
+def test_shared_parameters_declared_once(cls):
+    # Every shared training parameter is in the signature, the constraints and the
+    # docstring (from the template's fragment), after the estimator's own parameters.
+    params = list(cls().get_params())
+    doc = cls.__doc__
+    for name in _neural.TRAINING_PARAMETERS:
+        assert name in params and name in cls._parameter_constraints
+        assert f"\n    {name} : " in doc, name
+    assert "<training parameters>" not in doc
+    signature = list(inspect.signature(cls).parameters)
+    shared = [p for p in signature if p in _neural.TRAINING_PARAMETERS]
+    assert shared == list(_neural.TRAINING_PARAMETERS)
+    assert signature[-len(shared):] == shared
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
+def test_transform_rows_independent_of_the_batch(cls, pcl_data):
+    est = _fit(cls, make_tcl_dataset(3, n_layers=1, n_segments=8, segment_length=64,
+                                     random_state=0) if cls is TCL else pcl_data,
+               max_iter=100)
+    X = (est.mean_ + np.random.default_rng(1).standard_normal((300, 3)))
+    full = est.transform(X)
+    assert full.dtype == np.float64
+    # float64 all the way: agreement to rounding (a float32 network differs near 1e-7).
+    np.testing.assert_allclose(full[:7], est.transform(X[:7]), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(full[100:101], est.transform(X[100:101]), rtol=1e-10,
+                               atol=1e-12)

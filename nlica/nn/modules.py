@@ -29,18 +29,7 @@ class Maxout(nn.Module):
         self.linear = nn.Linear(in_features, out_features * pool)
 
     def forward(self, x):
-        """Apply the layer.
-
-        Parameters
-        ----------
-        x : torch.Tensor of shape (batch, in_features)
-            Input.
-
-        Returns
-        -------
-        torch.Tensor of shape (batch, out_features)
-            Output.
-        """
+        """Return the layer's output, shape (batch, out_features), of ``x``."""
         y = self.linear(x)
         y = y.view(*y.shape[:-1], -1, self.pool)
         if self.pool == 2:
@@ -100,18 +89,7 @@ class MaxoutMLP(nn.Module):
                     nn.init.zeros_(m.bias)
 
     def forward(self, x):
-        """Compute the features.
-
-        Parameters
-        ----------
-        x : torch.Tensor of shape (batch, in_features)
-            Input.
-
-        Returns
-        -------
-        torch.Tensor of shape (batch, out_features)
-            Features.
-        """
+        """Return the features, shape (batch, out_features), of ``x``."""
         for layer in self.hidden:
             x = layer(x)
         x = self.out(x)

@@ -44,7 +44,36 @@ def _activation(name):
     raise ValueError(f"activation must be 'relu', 'leaky_relu' or 'elu'; got {name!r}.")
 
 
-class MLPEncoder(nn.Module):
+class _Encoder(nn.Module):
+    """An encoder: ``encode(x) -> (mu, logvar)``; calling it gives the posterior mean.
+
+    Subclasses set ``n_latents`` and define ``_head(x)``, the network output whose first
+    ``2 * n_latents`` columns are the posterior mean and log-variance.
+    """
+
+    def encode(self, x):
+        """Return the posterior parameters.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, n_features)
+            Input (flattened frames for images).
+
+        Returns
+        -------
+        mu, logvar : torch.Tensor of shape (batch, n_latents)
+            Mean and log-variance of the Gaussian posterior.
+        """
+        h = self._head(x)
+        k = self.n_latents
+        return h[:, :k], h[:, k : 2 * k]
+
+    def forward(self, x):
+        """Return the posterior mean of ``x``, shape (batch, n_latents) (see ``encode``)."""
+        return self.encode(x)[0]
+
+
+class MLPEncoder(_Encoder):
     """MLP from features to the posterior mean and log-variance.
 
     Parameters
@@ -77,22 +106,8 @@ class MLPEncoder(nn.Module):
         n_out = 2 * k + (k * (k - 1) // 2 if self.full_covariance else 0)
         self.net = _mlp(in_features, hidden_layer_sizes, n_out, _activation(activation))
 
-    def encode(self, x):
-        """Return the posterior parameters.
-
-        Parameters
-        ----------
-        x : torch.Tensor of shape (batch, in_features)
-            Input.
-
-        Returns
-        -------
-        mu, logvar : torch.Tensor of shape (batch, n_latents)
-            Mean and log-variance of the Gaussian posterior.
-        """
-        h = self.net(x)
-        k = self.n_latents
-        return h[:, :k], h[:, k : 2 * k]
+    def _head(self, x):
+        return self.net(x)
 
     def encode_full(self, x):
         """Return the posterior mean, log-variances and Cholesky off-diagonal.
@@ -111,25 +126,10 @@ class MLPEncoder(nn.Module):
             Strictly lower entries of ``L`` in :func:`torch.tril_indices` order (``None``
             for a diagonal posterior).
         """
-        h = self.net(x)
+        h = self._head(x)
         k = self.n_latents
         lower = h[:, 2 * k :] if self.full_covariance else None
         return h[:, :k], h[:, k : 2 * k], lower
-
-    def forward(self, x):
-        """Return the posterior mean (see :meth:`encode`).
-
-        Parameters
-        ----------
-        x : torch.Tensor of shape (batch, in_features)
-            Input.
-
-        Returns
-        -------
-        torch.Tensor of shape (batch, n_latents)
-            Posterior mean.
-        """
-        return self.encode(x)[0]
 
 
 class MLPDecoder(nn.Module):
@@ -157,18 +157,7 @@ class MLPDecoder(nn.Module):
         self.net = _mlp(n_latents, hidden_layer_sizes, out_features, _activation(activation))
 
     def forward(self, z):
-        """Decode latents.
-
-        Parameters
-        ----------
-        z : torch.Tensor of shape (batch, n_latents)
-            Latents.
-
-        Returns
-        -------
-        torch.Tensor of shape (batch, out_features)
-            Reconstruction mean.
-        """
+        """Return the reconstruction means of latents ``z``, shape (batch, out_features)."""
         return self.net(z)
 
 
@@ -182,7 +171,7 @@ def _n_strided(image_shape):
     return int(round(math.log2(height))) - 2
 
 
-class ConvEncoder(nn.Module):
+class ConvEncoder(_Encoder):
     """Convolutional encoder of the beta-VAE family (4x4 stride-2 convolutions).
 
     Parameters
@@ -213,36 +202,8 @@ class ConvEncoder(nn.Module):
                    nn.Linear(256, 2 * self.n_latents)]
         self.net = nn.Sequential(*layers)
 
-    def encode(self, x):
-        """Return the posterior parameters of flattened frames.
-
-        Parameters
-        ----------
-        x : torch.Tensor of shape (batch, channels * size * size)
-            Flattened frames.
-
-        Returns
-        -------
-        mu, logvar : torch.Tensor of shape (batch, n_latents)
-            Mean and log-variance of the Gaussian posterior.
-        """
-        h = self.net(x.view(x.shape[0], *self.image_shape))
-        return h[:, : self.n_latents], h[:, self.n_latents :]
-
-    def forward(self, x):
-        """Return the posterior mean (see :meth:`encode`).
-
-        Parameters
-        ----------
-        x : torch.Tensor of shape (batch, channels * size * size)
-            Flattened frames.
-
-        Returns
-        -------
-        torch.Tensor of shape (batch, n_latents)
-            Posterior mean.
-        """
-        return self.encode(x)[0]
+    def _head(self, x):
+        return self.net(x.view(x.shape[0], *self.image_shape))
 
 
 class ConvDecoder(nn.Module):
@@ -275,18 +236,7 @@ class ConvDecoder(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, z):
-        """Decode latents to flattened frames (logits or means).
-
-        Parameters
-        ----------
-        z : torch.Tensor of shape (batch, n_latents)
-            Latents.
-
-        Returns
-        -------
-        torch.Tensor of shape (batch, channels * size * size)
-            Flattened output.
-        """
+        """Return flattened frames (logits or means) of latents ``z``, one row each."""
         return self.net(z).flatten(1)
 
 
@@ -332,18 +282,7 @@ class SlowVAEModule(nn.Module):
                                      requires_grad=bool(learn_rate))
 
     def encode(self, x):
-        """Posterior mean and log-variance.
-
-        Parameters
-        ----------
-        x : torch.Tensor of shape (batch, n_features)
-            Input.
-
-        Returns
-        -------
-        mu, logvar : torch.Tensor of shape (batch, n_latents)
-            Posterior parameters.
-        """
+        """Return the posterior mean and log-variance of ``x`` (the encoder's ``encode``)."""
         return self.encoder.encode(x)
 
     def encode_sample(self, x, eps):
@@ -396,16 +335,5 @@ class SlowVAEModule(nn.Module):
         return self.decoder(z)
 
     def forward(self, x):
-        """Posterior mean.
-
-        Parameters
-        ----------
-        x : torch.Tensor of shape (batch, n_features)
-            Input.
-
-        Returns
-        -------
-        torch.Tensor of shape (batch, n_latents)
-            Posterior mean.
-        """
+        """Return the posterior mean of ``x``, shape (batch, n_latents)."""
         return self.encoder.encode(x)[0]

@@ -17,6 +17,7 @@ __all__ = [
     "check_groups",
     "check_labels",
     "check_n_components",
+    "check_sample_weight",
     "validate_X",
     "caller_stacklevel",
     "check_time_in_rows",
@@ -289,6 +290,48 @@ def check_n_components(n_components, n_features, *, name="n_components"):
             f"({n_features}); choose {name} <= {n_features}."
         )
     return int(n_components)
+
+
+def check_sample_weight(sample_weight, n_samples):
+    """Check per-sample weights: ``n_samples`` finite non-negative numbers, not all zero.
+
+    Parameters
+    ----------
+    sample_weight : array-like of shape (n_samples,) or None
+        The weights.
+    n_samples : int
+        Number of samples they weigh.
+
+    Returns
+    -------
+    sample_weight : ndarray of shape (n_samples,) or None
+        A float64 copy (None stays None).
+
+    Raises
+    ------
+    ValueError
+        If the weights are not ``n_samples`` finite non-negative numbers with a positive sum.
+
+    Examples
+    --------
+    >>> check_sample_weight([1, 2], 2)
+    array([1., 2.])
+    """
+    if sample_weight is None:
+        return None
+    expected = (f"sample_weight must be {n_samples} finite non-negative weights, one per "
+                "sample of X")
+    try:
+        weights = np.array(sample_weight, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{expected}; got {sample_weight!r:.80}.") from exc
+    if weights.shape != (n_samples,) or not np.all(np.isfinite(weights)):
+        raise ValueError(f"{expected}; got shape {weights.shape}.")
+    if np.any(weights < 0):
+        raise ValueError(f"{expected}; got the negative weight {weights.min():g}.")
+    if not weights.sum() > 0:
+        raise ValueError(f"{expected}, with a positive sum; got all zeros.")
+    return weights
 
 
 def check_groups(groups, n_samples, *, name="groups", min_run_length=1):
