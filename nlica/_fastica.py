@@ -26,7 +26,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from threadpoolctl import threadpool_limits
 
-from .base import BaseICA, resolve_device
+from ._device import resolve_device
+from .base import BaseICA
 from .utils.validation import caller_stacklevel, check_array_2d
 from .utils.validation import column_signs as _column_signs
 

@@ -1,181 +1,18 @@
-"""Command line: ``python -m nlica demo | experiment NAME | bench``."""
+"""Command line: ``python -m nlica demo | experiment NAME | bench``: the only parser."""
 
 import argparse
-import csv
-import json
+import runpy
 import sys
-import time
-import warnings
 from pathlib import Path
 
-import numpy as np
+from . import experiments
+from .experiments import run_demo
+from .experiments._runner import write_csv
 
 __all__ = ["main", "run_demo", "run_bench"]
 
-
-def _available_nonlinear():
-    """Return the nonlinear estimators this install has, by name."""
-    import nlica
-
-    found = {}
-    for name in ("TCL", "PCL", "SlowVAE"):
-        try:
-            found[name] = getattr(nlica, name)
-        except (AttributeError, ImportError):
-            continue
-    return found
-
-
-def run_demo(out_dir=".", *, n_sources=5, seed=0, quick=False, verbose=0, progress=False):
-    """Run the identifiability demo: linear vs 2-layer MLP mixing, linear vs nonlinear ICA.
-
-    The same sources are mixed linearly and by a 2-layer invertible MLP; FastICA and every
-    available nonlinear estimator (PCL on temporally dependent sources, TCL on
-    nonstationary ones) are fitted, and the MCC of each is printed with its rule.
-    ``demo.png`` in ``out_dir`` shows the matched correlation matrices and the sources;
-    ``demo.csv`` and ``demo.json`` hold the table.
-
-    Parameters
-    ----------
-    out_dir : str or Path, default="."
-        Folder for ``demo.png``, ``demo.csv`` and ``demo.json`` (created if missing).
-    n_sources : int, default=5
-        Number of sources.
-    seed : int, default=0
-        Seed of the data and the estimators.
-    quick : bool, default=False
-        Fewer samples and steps (a smoke test, lower MCC).
-    verbose : int, default=0
-        Verbosity of the estimators (1 log lines, 2 a progress bar per fit).
-    progress : bool, default=False
-        Report each finished fit (a tqdm bar on stderr; plain lines without tqdm).
-
-    Returns
-    -------
-    rows : list of dict
-        One row per (data, mixing, method) with ``mcc``, ``rule`` and ``seconds``.
-
-    Examples
-    --------
-    >>> rows = run_demo("/tmp", quick=True)  # doctest: +SKIP
-    """
-    import nlica
-
-    from .datasets import (
-        make_ar_sources,
-        make_mlp_mixing,
-        make_nonstationary_sources,
-    )
-    from .experiments import _Progress
-    from .metrics import mean_corr_coef
-
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    rng = np.random.RandomState(seed)
-    n_samples = 2**12 if quick else 2**15
-    seg_len, n_seg = (256, 16) if quick else (512, 64)
-    nonlinear = _available_nonlinear()
-    data = {
-        "AR(1) Laplace": (make_ar_sources(n_sources, n_samples, random_state=rng), None),
-        "nonstationary": make_nonstationary_sources(n_sources, n_seg, seg_len, random_state=rng),
-    }
-    mixings = {
-        "linear": make_mlp_mixing(n_sources, 1, random_state=rng),
-        "MLP, 2 layers": make_mlp_mixing(n_sources, 2, random_state=rng),
-    }
-    estimators = {"AR(1) Laplace": [], "nonstationary": []}
-    estimators["AR(1) Laplace"].append(("FastICA", lambda: nlica.FastICA(random_state=seed),
-                                        {}, "pearson vs s", False))
-    if "PCL" in nonlinear:
-        kw = {"max_iter": 300} if quick else {}
-        estimators["AR(1) Laplace"].append(
-            ("PCL", lambda: nonlinear["PCL"](random_state=seed, verbose=verbose, **kw), {},
-             "pearson vs s", False))
-    if "TCL" in nonlinear:
-        estimators["nonstationary"].append(("FastICA", lambda: nlica.FastICA(random_state=seed),
-                                            {}, "pearson vs |s|", True))
-        kw = {"max_iter": 300} if quick else {}
-        estimators["nonstationary"].append(
-            ("TCL", lambda: nonlinear["TCL"](random_state=seed, verbose=verbose, **kw),
-             {"segments": True}, "pearson vs |s|", True))
-
-    rows, shown = [], {}
-    n_fits = sum(len(estimators[d]) for d in data) * len(mixings)
-    bar = _Progress(n_fits, "demo", enabled=progress)
-    for data_name, (S, segments) in data.items():
-        for mix_name, mixing in mixings.items():
-            X = mixing(S)
-            for method, make, fit_kw, rule, use_abs in estimators[data_name]:
-                est = make()
-                kwargs = {"segments": segments} if fit_kw.get("segments") else {}
-                t0 = time.perf_counter()
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    S_est = est.fit(X, **kwargs).transform(X)
-                seconds = time.perf_counter() - t0
-                target = np.abs(S) if use_abs else S
-                if use_abs and method == "FastICA":
-                    # Linear ICA estimates s, not |s|: score its absolute values.
-                    S_est = np.abs(S_est)
-                mcc = mean_corr_coef(target, S_est)
-                rows.append({"sources": data_name, "mixing": mix_name, "method": method,
-                             "mcc": float(mcc), "rule": rule, "seconds": seconds})
-                shown[(data_name, mix_name, method)] = (target, S_est, mcc, rule)
-                bar.update(f"{method} on {data_name}, {mix_name}",
-                           f"MCC {mcc:.3f}, {seconds:.1f}s")
-    bar.close()
-    _print_table(rows)
-    written = [out_dir / "demo.json", out_dir / "demo.csv"]
-    written[0].write_text(json.dumps(rows, indent=2))
-    _write_csv(rows, written[1])
-    path = _demo_figure(shown, out_dir / "demo.png")
-    if path is not None:
-        written.append(path)
-    print("\nwrote " + ", ".join(map(str, written)))
-    return rows
-
-
-def _print_table(rows):
-    header = f"{'sources':<15} {'mixing':<14} {'method':<8} {'MCC':>6}  {'rule':<15} {'time':>7}"
-    print(header)
-    print("-" * len(header))
-    for r in rows:
-        print(f"{r['sources']:<15} {r['mixing']:<14} {r['method']:<8} {r['mcc']:6.3f}  "
-              f"{r['rule']:<15} {r['seconds']:6.1f}s")
-
-
-def _demo_figure(shown, path):
-    try:
-        from .plotting import _plt, plot_correlation_matrix, plot_sources
-    except ImportError:
-        return None
-    try:
-        plt = _plt()
-    except ImportError:
-        print("matplotlib is not installed: no plot (pip install 'nlica[plot]').")
-        return None
-    keys = list(shown)
-    fig = plt.figure(figsize=(4 * len(keys), 7.5))
-    grid = fig.add_gridspec(2, len(keys), height_ratios=[1, 1.3])
-    for col, key in enumerate(keys):
-        target, S_est, mcc, rule = shown[key]
-        ax = fig.add_subplot(grid[0, col])
-        plot_correlation_matrix(target, S_est, ax=ax,
-                                title=f"{key[2]} | {key[1]}\n{key[0]}: MCC {mcc:.3f}\n({rule})")
-    # Sources of the hardest case each nonlinear method addresses.
-    best = [k for k in keys if k[1].startswith("MLP")]
-    sub = grid[1, :].subgridspec(target.shape[1], len(best), hspace=0.1)
-    for col, key in enumerate(best):
-        target, S_est, mcc, _ = shown[key]
-        axes = np.array([fig.add_subplot(sub[i, col]) for i in range(target.shape[1])])
-        plot_sources(target, S_est, n_points=300, axes=axes)
-        axes[0].set_title(f"{key[2]} on {key[1]} ({key[0]})", fontsize="small")
-        for a in axes[:-1]:
-            a.set_xticklabels([])
-    fig.tight_layout()
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
-    return path
+# Benchmarks run only when named in --only (they need hardware CI does not have).
+_ON_REQUEST = {"gpu"}
 
 
 def _build_parser():
@@ -206,8 +43,12 @@ def _build_parser():
         "experiment", help="reproduce a paper's figure (tcl, pcl, slowvae)",
         description="Run `python -m nlica experiment NAME --help` for the options of "
                     "each; results go to --out (default: results).")
-    exp.add_argument("name", help="tcl, pcl or slowvae")
-    exp.add_argument("rest", nargs=argparse.REMAINDER, help="options of the experiment")
+    names = exp.add_subparsers(dest="name", required=True, metavar="NAME")
+    for name, help_text in (("tcl", "TCL: MCC against segments, a curve per depth"),
+                            ("pcl", "PCL: MCC against mixing depth"),
+                            ("slowvae", "SlowVAE: vector toys and sprite sequences")):
+        _add_experiment_options(names.add_parser(name, help=help_text, description=help_text),
+                                name)
 
     bench = sub.add_parser(
         "bench", help="run the benchmarks in ./benchmarks",
@@ -216,9 +57,89 @@ def _build_parser():
                     "listed here are passed on to every benchmark script.")
     bench.add_argument("--out", default="results", help="output folder (default: results)")
     bench.add_argument("--only", nargs="+", metavar="NAME",
-                       help="run these benchmarks only (e.g. fastica nonlinear)")
+                       help="run these benchmarks only (e.g. fastica nonlinear); the GPU "
+                            "benchmark runs only when named here (--only gpu)")
     bench.add_argument("--quick", action="store_true", help="small and fast (smoke test)")
     return parser
+
+
+def _add_experiment_options(parser, name):
+    """Add the options of one experiment: the sweep's own, then the shared ones."""
+    if name == "tcl":
+        parser.add_argument("--layers", type=int, nargs="+", default=[1, 2, 3, 4, 5],
+                            help="mixing depths (default 1-5)")
+        parser.add_argument("--segments", type=int, nargs="+",
+                            default=[8, 16, 32, 64, 128, 256], help="numbers of segments")
+        parser.add_argument("--segment-length", type=int, default=256)
+    elif name == "pcl":
+        parser.add_argument("--layers", type=int, nargs="+", default=[1, 2, 3, 4, 5],
+                            help="mixing depths (default 1-5)")
+        parser.add_argument("--n-samples", type=int, default=2**15)
+    else:
+        parser.add_argument("--part", default="both", choices=["vector", "sprites", "both"])
+        parser.add_argument("--layers", type=int, nargs="+", default=[1, 2, 3],
+                            help="mixing depths of the vector part (default 1 2 3)")
+        parser.add_argument("--n-samples", type=int, default=2**15,
+                            help="samples of the vector part")
+        parser.add_argument("--transitions", nargs="+", default=["laplace"],
+                            choices=["laplace", "natural"], help="sprite transitions")
+        parser.add_argument("--image-size", type=int, default=32, choices=[8, 16, 32, 64],
+                            help="sprite frame side (the paper's: 64)")
+        parser.add_argument("--n-frames", type=int, default=4000, help="sprite frames")
+        parser.add_argument("--n-groups", type=int, default=10, help="sprite recordings")
+        parser.add_argument("--baseline-beta", type=float, default=None,
+                            help="beta of the beta-VAE baseline (default 8 on sprites, 1 on "
+                                 "vectors)")
+        parser.add_argument("--rate-prior", type=float, default=None,
+                            help="SlowVAE's Laplace rate")
+        parser.add_argument("--gamma", type=float, default=None,
+                            help="SlowVAE's transition-prior weight")
+    parser.add_argument("--n-sources", type=int, default=5)
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--n-jobs", type=int, default=1)
+    parser.add_argument("--max-iter", type=int, default=None,
+                        help="override the estimator's step budget")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="override the estimator's batch size")
+    parser.add_argument("--learning-rate", type=float, default=None,
+                        help="override the estimator's learning rate")
+    parser.add_argument("--preset", default=None, choices=["fast", "paper"])
+    parser.add_argument("--out", default="results",
+                        help=f"output folder for {name}_experiment.csv, .json and .png "
+                             "(default: results)")
+    parser.add_argument("--progress", action="store_true",
+                        help="a progress bar over the jobs (plain lines without tqdm)")
+    parser.add_argument("-v", "--verbose", type=int, default=0,
+                        help="1: progress over the jobs (as --progress); 2: also each "
+                             "fit's own progress bar")
+
+
+def _run_experiment(args):
+    """Run the experiment named in ``args``, print its tables and write its files."""
+    progress = args.progress or args.verbose >= 1
+    params = {"verbose": 2} if args.verbose >= 2 else {}
+    for key in ("max_iter", "preset", "batch_size", "learning_rate", "rate_prior", "gamma"):
+        if getattr(args, key, None) is not None:
+            params[key] = getattr(args, key)
+    common = dict(n_seeds=args.seeds, n_sources=args.n_sources, device=args.device,
+                  n_jobs=args.n_jobs, estimator_params=params, progress=progress)
+    if args.name == "tcl":
+        rows = experiments.run_tcl_experiment(args.layers, args.segments,
+                                              segment_length=args.segment_length, **common)
+        written = experiments.tcl.report(rows, args.out)
+    elif args.name == "pcl":
+        rows = experiments.run_pcl_experiment(args.layers, n_samples=args.n_samples,
+                                              **common)
+        written = experiments.pcl.report(rows, args.out)
+    else:
+        rows, traversals = experiments.run_slowvae_experiment(
+            args.part, args.layers, args.transitions, n_samples=args.n_samples,
+            n_frames=args.n_frames, image_size=args.image_size, n_groups=args.n_groups,
+            baseline_beta=args.baseline_beta, return_traversals=True, **common)
+        written = experiments.slowvae.report(rows, args.out, traversals)
+    print("\nwrote " + ", ".join(map(str, written)))
+    return 0
 
 
 def main(argv=None):
@@ -247,12 +168,7 @@ def main(argv=None):
                  verbose=args.verbose, progress=args.progress or args.verbose > 0)
         return 0
     if args.command == "experiment":
-        try:
-            from . import experiments
-        except ImportError as exc:
-            print(f"experiments are not available in this install: {exc}", file=sys.stderr)
-            return 2
-        return experiments.main([args.name, *args.rest])
+        return _run_experiment(args)
     if args.command == "bench":
         return run_bench(args.out, only=args.only, quick=args.quick, extra=extra)
     return 2  # pragma: no cover - argparse rejects other commands
@@ -269,8 +185,8 @@ def run_bench(out_dir="results", *, only=None, quick=False, extra=(), bench_dir=
     out_dir : str or Path, default="results"
         Folder for the JSON and CSV files (created if missing).
     only : list of str, default=None
-        Names of the benchmarks to run (``fastica`` for ``bench_fastica.py``); all when
-        None.
+        Names of the benchmarks to run (``fastica`` for ``bench_fastica.py``); None: all
+        but the GPU benchmark, which runs only when named.
     quick : bool, default=False
         Pass ``--quick`` to each script (a smoke test).
     extra : sequence of str, default=()
@@ -288,8 +204,6 @@ def run_bench(out_dir="results", *, only=None, quick=False, extra=(), bench_dir=
     --------
     >>> run_bench("/tmp/bench", only=["fastica"], quick=True)  # doctest: +SKIP
     """
-    import runpy
-
     bench_dir = (Path(__file__).resolve().parents[1] / "benchmarks" if bench_dir is None
                  else Path(bench_dir))
     scripts = {p.stem[len("bench_"):]: p for p in sorted(bench_dir.glob("bench_*.py"))}
@@ -303,7 +217,7 @@ def run_bench(out_dir="results", *, only=None, quick=False, extra=(), bench_dir=
         return 2
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    for name in (only or list(scripts)):
+    for name in (only or [n for n in scripts if n not in _ON_REQUEST]):
         script = scripts[name]
         json_path = out_dir / f"bench_{name}.json"
         argv = [*(["--quick"] if quick else []), *extra, "--json", str(json_path)]
@@ -314,7 +228,7 @@ def run_bench(out_dir="results", *, only=None, quick=False, extra=(), bench_dir=
         rows = _bench_rows(result)
         if rows:
             csv_path = out_dir / f"bench_{name}.csv"
-            _write_csv(rows, csv_path)
+            write_csv(rows, csv_path)
             print(f"wrote {json_path}, {csv_path}")
     return 0
 
@@ -324,12 +238,3 @@ def _bench_rows(result):
     if isinstance(result, dict):
         return [{"section": name, **row} for name, rows in result.items() for row in rows]
     return list(result or [])
-
-
-def _write_csv(rows, path):
-    """Write dict rows as CSV, with the union of their keys as columns (first seen first)."""
-    fields = list(dict.fromkeys(key for row in rows for key in row))
-    with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(rows)

@@ -9,6 +9,7 @@ fitted on a GPU loads on a CPU-only machine.
 """
 
 import errno
+import importlib
 import os
 import warnings
 from pathlib import Path
@@ -17,9 +18,10 @@ import numpy as np
 import sklearn
 import torch
 from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted
 
+from ._device import usable_device
 from ._version import __version__
-from .base import usable_device
 from .utils.validation import is_int
 
 __all__ = ["save", "load", "CheckpointNotFoundError", "CheckpointWriteError"]
@@ -76,22 +78,22 @@ def _check_path_type(path, mode):
     )
 
 
-def _registry():
-    from . import _fastica
+# The estimators a checkpoint may hold, by class name, with the module that defines each.
+# Resolved by name when needed: io imports no estimator module (they import io for save).
+_ESTIMATORS = {"FastICA": "._fastica", "TCL": "._tcl", "PCL": "._pcl", "SlowVAE": "._slowvae"}
 
-    classes = {"FastICA": _fastica.FastICA}
-    for module_name, cls_name in (("_tcl", "TCL"), ("_pcl", "PCL"), ("_slowvae", "SlowVAE")):
-        try:
-            module = __import__(f"nlica.{module_name}", fromlist=[cls_name])
-        except ImportError:
-            continue
-        classes[cls_name] = getattr(module, cls_name)
-    return classes
+
+def _registry():
+    """Return ``{name: class}`` of the estimators a checkpoint may hold."""
+    return {name: getattr(importlib.import_module(module, __package__), name)
+            for name, module in _ESTIMATORS.items()}
+
+
+def _is_estimator(value):
+    return isinstance(value, tuple(_registry().values()))
 
 
 def _encode(value, where):
-    from .base import BaseICA
-
     if value is None or isinstance(value, bool):
         return value
     # Plain builtins only: subclasses (e.g. torch's version string) are not weights-only safe.
@@ -114,7 +116,7 @@ def _encode(value, where):
     if isinstance(value, torch.nn.Module):
         state = {k: v.detach().cpu() for k, v in value.state_dict().items()}
         return {"__module__": state}
-    if isinstance(value, BaseICA):
+    if _is_estimator(value):
         return {"__estimator__": _to_checkpoint(value)}
     if isinstance(value, dict):
         return {"__dict__": {str(k): _encode(v, f"{where}[{k!r}]") for k, v in value.items()}}
@@ -167,8 +169,6 @@ def _params_to_plain(est):
 
 
 def _to_checkpoint(est):
-    from sklearn.utils.validation import check_is_fitted
-
     check_is_fitted(est)
     param_names = set(est.get_params(deep=False))
     fitted = {}
@@ -180,8 +180,6 @@ def _to_checkpoint(est):
 
 
 def _from_checkpoint(ckpt):
-    from sklearn.utils.validation import check_is_fitted
-
     if not isinstance(ckpt, dict) or not all(k in ckpt for k in ("class", "params", "fitted")):
         raise ValueError(
             "its estimator entry should be a dict with 'class', 'params' and 'fitted'; got "
@@ -265,9 +263,7 @@ def save(estimator, path):
     >>> np.allclose(load(path).transform(X), ica.transform(X))
     True
     """
-    from .base import BaseICA
-
-    if not isinstance(estimator, BaseICA):
+    if not _is_estimator(estimator):
         raise TypeError(
             "estimator must be a fitted nlica estimator (FastICA, TCL, PCL or SlowVAE); got "
             f"{type(estimator).__module__}.{type(estimator).__name__}."

@@ -142,7 +142,11 @@ def test_demo_progress_plain_lines_without_tqdm(monkeypatch, tmp_path, capsys, n
         def fit(self, X, y=None, segments=None):
             return super().fit(X)
 
-    monkeypatch.setattr(cli, "_available_nonlinear", lambda: {"TCL": Quick, "PCL": Quick})
+        def fit_transform(self, X, y=None, segments=None):
+            return super().fit_transform(X)
+
+    monkeypatch.setattr(experiments.demo, "TCL", Quick)
+    monkeypatch.setattr(experiments.demo, "PCL", Quick)
     rows = run_demo(tmp_path, n_sources=2, quick=True, progress=True)
     err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("[")]
     assert len(err) == len(rows) == 8
@@ -207,3 +211,30 @@ def test_real_benchmarks_have_a_main():
 
     for script in ("bench_fastica.py", "bench_nonlinear.py"):
         assert callable(runpy.run_path(str(BENCH_DIR / script))["main"])
+
+
+@pytest.mark.parametrize("name, own, foreign", [
+    ("tcl", ["--segments", "--segment-length"], ["--rate-prior", "--gamma", "--part",
+                                                 "--n-samples", "--image-size"]),
+    ("pcl", ["--n-samples"], ["--rate-prior", "--gamma", "--part", "--segments"]),
+    ("slowvae", ["--rate-prior", "--gamma", "--part", "--image-size"], ["--segments"]),
+])
+def test_experiment_help_lists_its_own_options_only(name, own, foreign, capsys):
+    with pytest.raises(SystemExit):
+        main(["experiment", name, "--help"])
+    out = capsys.readouterr().out
+    assert all(opt in out for opt in own + ["--out", "--seeds", "--max-iter"])
+    assert not [opt for opt in foreign if opt in out]
+    with pytest.raises(SystemExit) as exc:
+        main(["experiment", name, foreign[0], "1"])
+    assert exc.value.code == 2
+
+
+def test_bench_runs_the_gpu_benchmark_only_when_named(tmp_path):
+    for name in ("fake", "gpu"):
+        (tmp_path / f"bench_{name}.py").write_text(_FAKE_BENCH)
+    out = tmp_path / "out"
+    assert run_bench(out, bench_dir=tmp_path) == 0
+    assert (out / "bench_fake.json").exists() and not (out / "bench_gpu.json").exists()
+    assert run_bench(out, only=["gpu"], bench_dir=tmp_path) == 0
+    assert (out / "bench_gpu.json").exists()

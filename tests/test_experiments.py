@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from nlica import experiments
+from nlica.cli import main as cli_main
 from nlica.experiments import (
-    main,
     run_pcl_experiment,
     run_slowvae_experiment,
     run_tcl_experiment,
@@ -62,14 +62,14 @@ def test_slowvae_experiment_tiny_both_parts():
 
 def test_slowvae_experiment_baseline_is_gamma_zero(monkeypatch):
     seen = []
-    from nlica import _slowvae
+    from nlica import SlowVAE
 
-    class Spy(_slowvae.SlowVAE):
+    class Spy(SlowVAE):
         def fit(self, X, y=None, *, groups=None):
             seen.append((self.gamma, self.beta))
             return super().fit(X, groups=groups)
 
-    monkeypatch.setattr(_slowvae, "SlowVAE", Spy)
+    monkeypatch.setattr(experiments.slowvae, "SlowVAE", Spy)
     run_slowvae_experiment("vector", [1], n_seeds=1, n_sources=2, n_samples=128,
                            estimator_params={"max_iter": 2})
     run_slowvae_experiment("sprites", n_seeds=1, n_frames=40, image_size=8, n_groups=1,
@@ -123,6 +123,11 @@ def test_summarize_handles_none_keys():
     assert {r["part"]: r["mcc_mean"] for r in out} == {"vector": 0.5, "sprites": 0.7}
 
 
+def main(argv):
+    """``python -m nlica experiment ...``."""
+    return cli_main(["experiment", *argv])
+
+
 def _check_outputs(tmp_path, name):
     saved = json.loads((tmp_path / f"{name}.json").read_text())
     assert saved["rows"] and saved["summary"]
@@ -168,8 +173,6 @@ def test_cli_slowvae_writes_outputs(tmp_path, capsys):
 
 def test_cli_dispatch_through_package_cli(tmp_path):
     pytest.importorskip("matplotlib")
-    from nlica.cli import main as cli_main
-
     assert cli_main(["experiment", "slowvae", "--part", "vector", "--layers", "1",
                      "--seeds", "1", "--n-sources", "2", "--n-samples", "128",
                      "--max-iter", "2", "--out", str(tmp_path)]) == 0

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.base import BaseEstimator
 
-from nlica.base import resolve_device, usable_device
+from nlica._device import resolve_device, usable_device
 from nlica.utils import stack_recordings
 from nlica.utils.validation import (
     check_array_2d,

@@ -1,0 +1,381 @@
+"""SlowVAE's comparison: Spearman MCC of SlowVAE, a beta-VAE and FastICA.
+
+After Klindt et al. (2021): vector toys by mixing depth and sprite sequences with sparse
+transitions; see the docs page "Settings of the papers".
+"""
+
+from pathlib import Path
+
+import numpy as np
+from joblib import delayed
+from scipy.stats import rankdata
+
+from .._slowvae import SlowVAE
+from .._sprites import make_sprite_sequences
+from ..datasets import make_slowvae_dataset
+from ..metrics import mean_corr_coef
+from ..plotting import _plt, plot_mcc_curves
+from ._runner import (
+    check_sweep,
+    fastica_row,
+    job_device,
+    limit_threads,
+    print_summary,
+    run_jobs,
+    save_figure,
+    summarize,
+    timed_row,
+    write_results,
+)
+
+__all__ = ["run_slowvae_experiment", "report"]
+
+# Laptop-sized settings of the sprite comparison; the paper's are 64x64 frames, Adam 1e-4,
+# 32 pairs a step and 3e5 steps (``estimator_params={"preset": "paper"}`` on a GPU).
+_SPRITE_DEFAULTS = {"max_iter": 2000, "batch_size": 64, "learning_rate": 1e-3}
+_SPRITE_FACTORS = ("scale", "orientation", "x", "y")
+RULE = "spearman, posterior mean vs factors, Hungarian matching (extra latents unmatched)"
+
+
+def _spearman_matching(target, Z):
+    """Spearman MCC with the per-factor |rho| of the matched pairs."""
+    mcc, matching = mean_corr_coef(target, Z, method="spearman", return_matching=True)
+    k = target.shape[1]
+    C = np.corrcoef(rankdata(target, axis=0), rankdata(Z, axis=0), rowvar=False)[:k, k:]
+    C = np.abs(np.nan_to_num(C))
+    per = {int(i): float(C[i, j]) for i, j in matching}
+    return float(mcc), matching, per
+
+
+def _pca_reduce(X, n_components):
+    """Project centred frames on their leading principal directions.
+
+    Done here rather than by FastICA's own whitening, which returned all-zero components
+    on frames with constant (never-lit) pixels when ``n_components < n_features``.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    X = X - X.mean(axis=0)
+    evals, evecs = np.linalg.eigh(X.T @ X)
+    return X @ evecs[:, ::-1][:, :min(n_components, int(np.sum(evals > 1e-9 * evals[-1])))]
+
+
+def _vae_names(baseline_beta):
+    # A job without a baseline beta fits SlowVAE only (``baseline=False``).
+    return ("SlowVAE",) if baseline_beta is None else ("SlowVAE", "beta-VAE")
+
+
+def _vae_params(name, estimator_params, baseline_beta):
+    params = dict(estimator_params)
+    if name == "beta-VAE":
+        params.update(gamma=0.0, beta=float(baseline_beta))
+    return params
+
+
+def _traversal(est, frame, span=2.0, n_steps=9):
+    """Decode ``frame``'s posterior mean with each latent swept over [-span, span]."""
+    z0 = est.transform(frame[None, :])[0]
+    values = np.linspace(-span, span, n_steps)
+    k = z0.shape[0]
+    Z = np.repeat(z0[None, :], k * n_steps, axis=0).reshape(k, n_steps, k)
+    for i in range(k):
+        Z[i, :, i] = values
+    X = est.inverse_transform(Z.reshape(k * n_steps, k))
+    size = int(round(np.sqrt(X.shape[1])))
+    return X.reshape(k, n_steps, size, size), values
+
+
+def _vector_job(n_layers, seed, *, n_sources, n_samples, baseline_beta, device, n_jobs,
+                estimator_params):
+    limit_threads(n_jobs)
+    data = make_slowvae_dataset(n_sources=n_sources, n_layers=n_layers, n_samples=n_samples,
+                                random_state=seed)
+
+    def score(S):
+        return _spearman_matching(data.S, S)[0]
+
+    rows = []
+    for name in _vae_names(baseline_beta):
+        est = SlowVAE(random_state=seed, device=device,
+                      **_vae_params(name, estimator_params, baseline_beta))
+        rows.append(timed_row(name, est, data.X, score, groups=data.groups)[0])
+    rows.append(fastica_row(data.X, seed, score))
+    for r in rows:
+        r.update(part="vector", n_layers=n_layers, transitions=None, seed=seed,
+                 device=str(device), rule=RULE + " vs s")
+    return rows
+
+
+def _sprite_job(transitions, seed, *, n_frames, image_size, n_groups, baseline_beta, device,
+                n_jobs, estimator_params, traversal):
+    limit_threads(n_jobs)
+    data = make_sprite_sequences(n_frames, transitions=transitions, image_size=image_size,
+                                 n_groups=n_groups, random_state=seed)
+    shape = tuple(data.image_shape)
+    # A preset brings its own schedule; otherwise the laptop defaults, then the caller's.
+    params = (dict(estimator_params) if "preset" in estimator_params
+              else {**_SPRITE_DEFAULTS, **estimator_params})
+    found = {}
+
+    def score(Z):
+        found["mcc"], found["matching"], found["per"] = _spearman_matching(data.target, Z)
+        return found["mcc"]
+
+    def per_factor():
+        return {f"mcc_{f}": found["per"].get(i) for i, f in enumerate(_SPRITE_FACTORS)}
+
+    rows, traversals = [], {}
+    for name in _vae_names(baseline_beta):
+        est = SlowVAE(image_shape=shape, random_state=seed, device=device,
+                      **_vae_params(name, params, baseline_beta))
+        row, Z = timed_row(name, est, data.X, score, groups=data.groups)
+        rows.append({**row, **per_factor()})
+        if traversal:
+            grid, values = _traversal(est, data.X[data.X.shape[0] // 2])
+            # Each latent is labelled by the factor it was matched to.
+            labels = {int(j): f"{_SPRITE_FACTORS[i]} ({found['per'][int(i)]:.2f})"
+                      for i, j in found["matching"]}
+            traversals[name] = {"grid": grid, "values": values,
+                                "labels": [labels.get(j, "-") for j in range(grid.shape[0])],
+                                "transitions": transitions, "seed": seed,
+                                "latent_std": Z.std(0)}
+    n_comp = params.get("n_components") or 10
+    rows.append({**fastica_row(_pca_reduce(data.X, n_comp), seed, score), **per_factor()})
+    for r in rows:
+        r.update(part="sprites", n_layers=None, transitions=transitions, seed=seed,
+                 image_size=image_size, device=str(device),
+                 rule=RULE + " (scale, orientation, x, y)")
+    return rows, traversals
+
+
+def run_slowvae_experiment(part="both", layers=(1, 2, 3), transitions=("laplace",), *,
+                           n_seeds=3, n_sources=5, n_samples=2**15, n_frames=4000,
+                           image_size=32, n_groups=10, baseline_beta=None, device="cpu",
+                           n_jobs=1, verbose=0, estimator_params=None,
+                           return_traversals=False, progress=False, baseline=True):
+    """Spearman MCC of SlowVAE, a beta-VAE and FastICA on vector toys and sprite sequences.
+
+    Two parts, after Klindt et al. (2021):
+
+    * ``"vector"``: :func:`~nlica.datasets.make_slowvae_dataset` (``n_sources`` Laplace-
+      transition sources mixed by an ``n_layers`` MLP), one setting per depth;
+    * ``"sprites"``: binary sprite frames of
+      :func:`~nlica.datasets.make_sprite_sequences` whose scale, orientation, x and y move
+      by sparse steps (``"laplace"`` or ``"natural"`` transitions); the networks are the
+      paper's convolutional ones (``image_shape=(1, image_size, image_size)``, Bernoulli
+      decoder, 10 latents).
+
+    The beta-VAE baseline is the same estimator with ``gamma=0`` (no transition prior) and
+    ``beta=baseline_beta``; FastICA runs on the observations (on the frames, first reduced
+    by PCA to as many components as the VAEs' latents). Every method is scored
+    on its training data with the Spearman MCC of its posterior means (FastICA: its
+    components) against the true factors, optimal (Hungarian) matching; with more latents
+    than factors the surplus latents stay unmatched.
+
+    Sprite defaults are laptop-sized (32x32 frames, 4000 frames in 10 recordings, 2000
+    Adam steps of 64 pairs at 1e-3: a few minutes per model on two CPU cores). The paper's
+    scale, for a GPU: ``image_size=64, n_frames=100_000`` (or more) and
+    ``estimator_params={"preset": "paper"}`` (Adam 1e-4, 32 pairs, 3e5 steps), or
+    ``{"max_iter": 100_000, "batch_size": 64}`` for a shorter run.
+
+    Parameters
+    ----------
+    part : {"vector", "sprites", "both"}, default="both"
+        Which comparison to run.
+    layers : sequence of int, default=(1, 2, 3)
+        Mixing depths of the vector part.
+    transitions : sequence of {"laplace", "natural"}, default=("laplace",)
+        Sprite transition statistics (one setting each).
+    n_seeds : int, default=3
+        Seeds per setting (0, 1, ...); each seed draws new data and new initialisations.
+    n_sources : int, default=5
+        Sources of the vector part.
+    n_samples : int, default=2**15
+        Samples of the vector part.
+    n_frames : int, default=4000
+        Frames of the sprite part.
+    image_size : int, default=32
+        Frame side (8, 16, 32 or 64).
+    n_groups : int, default=10
+        Sprite recordings (each holds one shape; pairs never cross recordings).
+    baseline_beta : float, default=None
+        ``beta`` of the beta-VAE baseline; ``None``: 8 on sprites (the paper's baseline,
+        ``beta=8, gamma=0``, for the Bernoulli image decoder) and 1 on vectors (a plain
+        VAE: SlowVAE without its transition prior, same Gaussian decoder).
+    device : str, default="cpu"
+        Device of the VAEs; ``"cuda"`` round-robins over visible GPUs.
+    n_jobs : int, default=1
+        Parallel jobs (joblib), one per (setting, seed).
+    verbose : int, default=0
+        joblib verbosity.
+    estimator_params : dict, default=None
+        Extra :class:`~nlica.SlowVAE` parameters for both VAEs (e.g. ``{"max_iter": 500}``,
+        ``{"rate_prior": 3.0}``); on sprites they override the laptop defaults above,
+        and a ``"preset"`` replaces them by its own schedule.
+        ``gamma`` and ``beta`` here set SlowVAE's; the baseline keeps ``gamma=0``.
+    return_traversals : bool, default=False
+        Also return latent traversals of the first seed's sprite models.
+    progress : bool, default=False
+        Report each finished job (a tqdm bar on stderr; plain lines without tqdm).
+    baseline : bool, default=True
+        Also fit the beta-VAE baseline; ``False`` fits SlowVAE and FastICA only (half the
+        time).
+
+    Returns
+    -------
+    rows : list of dict
+        One row per (method, part, setting, seed) with ``mcc``, ``seconds``, ``n_iter``,
+        ``part``, ``n_layers`` (vector) or ``transitions`` (sprites, with per-factor
+        ``mcc_scale``, ``mcc_orientation``, ``mcc_x``, ``mcc_y``) and the ``rule``.
+    traversals : list of dict
+        Only if ``return_traversals``: for each sprite setting and VAE, ``method``,
+        ``transitions``, ``grid`` (n_latents, n_steps, size, size) of decoded frames (one
+        frame's posterior mean with one latent set to each of ``values``, a sweep over
+        [-2, 2]), ``labels`` (the factor each latent was matched to, with its ``|rho|``) and
+        ``latent_std``.
+
+    Examples
+    --------
+    >>> rows = run_slowvae_experiment("vector", [1], n_seeds=1, n_samples=2048,
+    ...                               estimator_params={"max_iter": 50})  # doctest: +SKIP
+    """
+    if part not in ("vector", "sprites", "both"):
+        raise ValueError(f"part must be 'vector', 'sprites' or 'both'; got {part!r}.")
+    if isinstance(transitions, str):
+        transitions = (transitions,)
+    layers = check_sweep(layers, "layers", n_seeds)
+    transitions = check_sweep(transitions, "transitions", n_seeds)
+    params = dict(estimator_params or {})
+    jobs, labels = [], []
+    if part in ("vector", "both"):
+        beta = (1.0 if baseline_beta is None else baseline_beta) if baseline else None
+        for n_layers in layers:
+            for seed in range(n_seeds):
+                jobs.append(delayed(_vector_job)(
+                    n_layers, seed, n_sources=n_sources, n_samples=n_samples,
+                    baseline_beta=beta, device=job_device(device, len(jobs)), n_jobs=n_jobs,
+                    estimator_params=params))
+                labels.append(f"vector L={n_layers} seed={seed}")
+    n_vector = len(jobs)
+    if part in ("sprites", "both"):
+        beta = (8.0 if baseline_beta is None else baseline_beta) if baseline else None
+        for trans in transitions:
+            for seed in range(n_seeds):
+                jobs.append(delayed(_sprite_job)(
+                    trans, seed, n_frames=n_frames, image_size=image_size,
+                    n_groups=n_groups, baseline_beta=beta,
+                    device=job_device(device, len(jobs)), n_jobs=n_jobs,
+                    estimator_params=params, traversal=return_traversals and seed == 0))
+                labels.append(f"sprites {trans} seed={seed}")
+    # Sprite jobs return (rows, traversals), vector jobs their rows.
+    results = run_jobs(jobs, labels, n_jobs, verbose, progress, "slowvae experiment",
+                       rows_of=lambda r: r[0] if isinstance(r, tuple) else r)
+    rows = [row for rows in results[:n_vector] for row in rows]
+    traversals = []
+    for sprite_rows, trav in results[n_vector:]:
+        rows.extend(sprite_rows)
+        traversals.extend({"method": name, **t} for name, t in trav.items())
+    if return_traversals:
+        return rows, traversals
+    return rows
+
+
+def _sprite_bars(ax, sprites):
+    methods = sorted({r["method"] for r in sprites})
+    settings = sorted({r["transitions"] for r in sprites})
+    width = 0.8 / len(methods)
+    for m, method in enumerate(methods):
+        vals = [[r["mcc"] for r in sprites
+                 if r["method"] == method and r["transitions"] == t] for t in settings]
+        mean = np.array([np.mean(v) for v in vals])
+        err = np.array([[mu - min(v), max(v) - mu] for mu, v in zip(mean, vals)]).T
+        ax.bar(np.arange(len(settings)) + (m - (len(methods) - 1) / 2) * width, mean,
+               width, yerr=err, capsize=3, label=method)
+    ax.set_xticks(np.arange(len(settings)))
+    ax.set_xticklabels([f"{t} transitions" for t in settings])
+    ax.set_ylabel("MCC (Spearman, 4 continuous factors)")
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3, axis="y")
+    ax.legend(fontsize="small")
+    ax.set_title("Sprite sequences (min-max over seeds)")
+
+
+def _plot(rows):
+    vector = [r for r in rows if r["part"] == "vector"]
+    sprites = [r for r in rows if r["part"] == "sprites"]
+    panels = [p for p in (vector, sprites) if p]
+    fig, axes = _plt().subplots(1, len(panels), figsize=(5 * len(panels), 3.8),
+                                squeeze=False)
+    axes = list(axes[0])
+    if vector:
+        plot_mcc_curves(vector, x="n_layers", curve="method", ax=axes.pop(0),
+                        title="Vector toy by mixing depth", rule="Spearman vs s")
+    if sprites:
+        _sprite_bars(axes.pop(0), sprites)
+    fig.tight_layout()
+    return fig
+
+
+def _traversal_plot(traversals):
+    """One panel per (model, transitions): a row per latent, decoded over [-2, 2]."""
+    n = len(traversals)
+    k, n_steps, size, _ = traversals[0]["grid"].shape
+    fig, axes = _plt().subplots(1, n, figsize=(0.45 * n_steps * n + 1.6 * n,
+                                               0.45 * k + 1.0), squeeze=False)
+    for ax, t in zip(axes[0], traversals):
+        grid = t["grid"]
+        pad = np.full((grid.shape[0], grid.shape[1], size + 2, size + 2), 0.4)
+        pad[:, :, 1:-1, 1:-1] = grid
+        mosaic = pad.transpose(0, 2, 1, 3).reshape(k * (size + 2), n_steps * (size + 2))
+        ax.imshow(mosaic, cmap="gray", vmin=0, vmax=1)
+        ax.set_yticks((np.arange(k) + 0.5) * (size + 2))
+        ax.set_yticklabels([f"z{i}: {lab}" for i, lab in enumerate(t["labels"])],
+                           fontsize="small")
+        ax.set_xticks((np.arange(n_steps) + 0.5) * (size + 2))
+        ax.set_xticklabels([f"{v:g}" for v in t["values"]], fontsize="x-small")
+        ax.set_xlabel("latent value")
+        ax.set_title(f"{t['method']}, {t['transitions']} (seed {t['seed']})",
+                     fontsize="medium")
+    fig.tight_layout()
+    return fig
+
+
+def report(rows, out_dir, traversals=()):
+    """Print the summaries of ``rows`` and write ``slowvae_experiment.*`` files.
+
+    Parameters
+    ----------
+    rows : list of dict
+        The rows of :func:`run_slowvae_experiment`.
+    out_dir : str or Path
+        Output folder (created if missing).
+    traversals : list of dict, default=()
+        Its traversals, drawn to ``slowvae_experiment_traversal.png``.
+
+    Returns
+    -------
+    written : list of Path
+        The files written.
+
+    Examples
+    --------
+    >>> report(*run_slowvae_experiment("vector", [1], n_seeds=1, return_traversals=True),
+    ...        "results")  # doctest: +SKIP
+    """
+    summary = summarize(rows, ["part", "n_layers", "transitions"])
+    print(f"MCC rule: {RULE}; vector part vs s, sprite part vs "
+          "(scale, orientation, x, y); scored on the training data")
+    print_summary(summary)
+    sprites = [r for r in rows if r["part"] == "sprites"]
+    if sprites:
+        per = summarize([{**r, "mcc": r[f"mcc_{f}"], "factor": f} for r in sprites
+                         for f in _SPRITE_FACTORS if r[f"mcc_{f}"] is not None],
+                        ["transitions", "factor"])
+        print("\nsprites, per factor (Spearman |rho| of the matched latent):")
+        print_summary(per)
+    written = write_results(rows, summary, out_dir, "slowvae_experiment", _plot)
+    if traversals:
+        path = save_figure(lambda: _traversal_plot(traversals),
+                           Path(out_dir) / "slowvae_experiment_traversal.png")
+        if path is not None:
+            written.append(path)
+    return written
