@@ -43,6 +43,8 @@ import nlica
 from nlica import datasets, metrics
 from nlica.utils import stack_recordings
 
+from fast_instances import NAMES, NEURAL, fast
+
 try:  # pandas is optional: the DataFrame rows are skipped without it
     import pandas as pd
 except ImportError:  # pragma: no cover - depends on the environment
@@ -54,8 +56,7 @@ VE, TE, NF = ValueError, TypeError, NotFittedError
 # "A full sentence": shorter messages cannot say what was expected and what came.
 MIN_MESSAGE = 40
 
-ESTIMATORS = ("FastICA-numpy", "FastICA-torch", "TCL", "PCL", "SlowVAE")
-NEURAL = ("TCL", "PCL", "SlowVAE")
+ESTIMATORS = NAMES
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -70,23 +71,8 @@ def base_X(n=200, k=3, seed=0):
     return rng.laplace(size=(n, k)) @ rng.uniform(-1, 1, size=(k, k)) + 0.1 * np.eye(k)[0]
 
 
-def small(col, **params):
-    """Estimator ``col`` with settings that fit ``base_X`` in well under a second."""
-    if col.startswith("FastICA"):
-        kwargs = {"backend": col.split("-")[1], "device": "cpu", "random_state": 0,
-                  "max_iter": 50}
-        cls = nlica.FastICA
-    else:
-        kwargs = {"max_iter": 5, "batch_size": 32, "random_state": 0, "device": "cpu"}
-        if col == "TCL":
-            kwargs.update(segment_length=20, ica_max_iter=50)
-        elif col == "PCL":
-            kwargs.update(n_init=1)
-        elif col == "SlowVAE":
-            kwargs.update(hidden_layer_sizes=(8,))
-        cls = getattr(nlica, col)
-    kwargs.update(params)
-    return cls(**kwargs)
+# The shared table: fits base_X in well under a second.
+small = fast
 
 
 def _flags(obj):

@@ -5,7 +5,6 @@ import pytest
 import torch
 from sklearn.decomposition import FastICA as SkFastICA
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from nlica import FastICA
 from nlica.metrics import amari_distance, mean_corr_coef
@@ -17,11 +16,6 @@ def _problem(n=4000, k=4, seed=0, dtype=np.float64):
     A = rng.uniform(-1, 1, size=(k, k))
     X = (S @ A.T + rng.normal(size=k)).astype(dtype)
     return S, A, X
-
-
-@parametrize_with_checks([FastICA(random_state=0), FastICA(backend="torch", device="cpu")])
-def test_sklearn_compatible(estimator, check):
-    check(estimator)
 
 
 @pytest.mark.parametrize("backend", ["numpy", "torch"])

@@ -8,7 +8,6 @@ from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from nlica import PCL
 from nlica._training import TrainConfig
@@ -25,11 +24,6 @@ QUICK = dict(max_iter=600, batch_size=512, device="cpu")
 @pytest.fixture(scope="module")
 def small():
     return make_pcl_dataset(3, n_layers=2, n_samples=2**13, random_state=0)
-
-
-@parametrize_with_checks([PCL(**TINY), PCL(n_layers=1, lag=2, **TINY)])
-def test_sklearn_compatible(estimator, check):
-    check(estimator)
 
 
 def test_recovers_sources_and_fitted_attributes(small):

@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 import torch
 from sklearn.utils._param_validation import InvalidParameterError
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from nlica import SlowVAE, TrainingDivergedError
 from nlica.datasets import make_slowvae_dataset
@@ -20,11 +19,6 @@ def _tiny(**kw):
                   device="cpu")
     params.update(kw)
     return SlowVAE(**params)
-
-
-@parametrize_with_checks([_tiny(), _tiny(posterior="diagonal", symmetric=False)])
-def test_sklearn_compatible(estimator, check):
-    check(estimator)
 
 
 # ------------------------------------------------------------------------------ losses

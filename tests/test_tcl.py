@@ -8,7 +8,6 @@ from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from nlica import TCL, TrainingDivergedError
 from nlica.datasets import make_tcl_dataset
@@ -21,11 +20,6 @@ TINY = dict(n_layers=2, max_iter=30, device="cpu", random_state=0)
 @pytest.fixture(scope="module")
 def small():
     return make_tcl_dataset(3, n_layers=2, n_segments=8, segment_length=64, random_state=0)
-
-
-@parametrize_with_checks([TCL(n_layers=2, max_iter=5, device="cpu", random_state=0)])
-def test_sklearn_compatible(estimator, check):
-    check(estimator)
 
 
 def test_recovers_abs_sources():
