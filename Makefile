@@ -6,7 +6,7 @@ EXTRAS ?= test,plot,progress
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.nlica-installed
 
-.PHONY: install demo test test-slow test-gpu bench bench-gpu lint docs clean
+.PHONY: install demo test test-slow test-gpu bench bench-gpu lint format docs clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,9 @@ docs: $(STAMP)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
+
+format: $(STAMP)
+	$(PY) -m ruff format .
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

@@ -445,7 +445,7 @@ class FastICA(BaseICA):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Training data.
+            Training data; the sources of these rows are returned, from the same pass.
         y : Ignored
             Not used, present for API consistency.
 

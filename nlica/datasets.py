@@ -12,7 +12,7 @@ Mixing
     :class:`MLPMixing`: callables with an exact ``inverse``.
 Bundles
     :func:`make_tcl_dataset`, :func:`make_pcl_dataset`, :func:`make_slowvae_dataset` follow
-    the papers' data generation (see ``REFERENCES.md``) and return a
+    the papers' data generation (docs page "Settings of the papers") and return a
     :class:`sklearn.utils.Bunch`.
 """
 
@@ -634,12 +634,8 @@ class MLPMixing(BaseMixing):
 
     Attributes
     ----------
-    weights : list of ndarray
-        The matrices, read-only.
-    slope : float
-        The leaky ReLU slope.
-    n_layers : int
-        Number of matrices ``L``.
+    weights, slope, n_layers
+        As in :class:`BaseMixing` (the matrices read-only, the slope, their number ``L``).
     A : ndarray
         Only when ``n_layers == 1``: the mixing matrix ``weights[0]``, handy as linear
         ground truth. Accessing it on a deeper mixing raises ``AttributeError`` (so
@@ -753,12 +749,8 @@ def make_mlp_mixing(
         Number of matrices ``L`` (>= 1).
     slope : float, default=0.2
         Negative-side slope of the leaky ReLU, > 0.
-    cond_threshold : float, default=None
-        Largest accepted condition number per layer; ``None`` derives it from the draws.
-    cond_percentile : float, default=25
-        Percentile in (0, 100] of the random draws used as threshold.
-    n_draws : int, default=10000
-        Number of random matrices behind the threshold.
+    cond_threshold, cond_percentile, n_draws : float, float, int, default=None, 25, 10000
+        The condition-number threshold of each layer, as in :func:`make_linear_mixing`.
     random_state : int, RandomState instance or None, default=None
         Seed of the layer matrices.
 

@@ -2,6 +2,7 @@
 dtypes, copies, seeds, persistence."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -9,7 +10,7 @@ import scipy.sparse as sp
 import torch
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
-from sklearn.utils.estimator_checks import parametrize_with_checks
+from sklearn.utils.estimator_checks import check_estimator, parametrize_with_checks
 
 import nlica
 from nlica.base import BaseICA
@@ -20,6 +21,19 @@ from fast_instances import NAMES, NEURAL, checked_instances, fast
 @parametrize_with_checks(checked_instances())
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+# scikit-learn's checks at default parameters. The neural estimators' defaults train for
+# thousands of steps per fit, and the checks fit dozens of times: minutes per estimator
+# on a CPU, so those run with the slow tests (make test-slow).
+@pytest.mark.parametrize("cls", [
+    nlica.FastICA,
+    *(pytest.param(getattr(nlica, name), marks=pytest.mark.slow) for name in NEURAL),
+], ids=lambda cls: cls.__name__)
+def test_sklearn_checks_at_default_parameters(cls):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ConvergenceWarnings on the checks' tiny data
+        check_estimator(cls())
 
 
 # Every public estimator class is in the table above (a new one must be added there).

@@ -10,6 +10,7 @@ jobs are assigned round-robin to the visible GPUs; several jobs may share one GP
 import csv
 import json
 import os
+import re
 import sys
 import time
 import warnings
@@ -24,6 +25,27 @@ from ..metrics import mean_corr_coef
 from ..plotting import _plt
 
 __all__ = ["summarize"]
+
+
+# The parameters every sweep passes to the runner, documented once: the line
+# "<runner parameters>" of a sweep's docstring is replaced by them (see runner_docs).
+_RUNNER_DOCS = """\
+device : str, default="cpu"
+    Device of the estimators; ``"cuda"`` (or ``"auto"``) spreads the jobs round-robin over
+    the visible GPUs.
+n_jobs : int, default=1
+    Parallel jobs (joblib), one per (setting, seed).
+verbose : int, default=0
+    Verbosity of joblib.
+"""
+
+
+def runner_docs(func):
+    """Put the runner's parameter docs where ``func``'s docstring says ``<runner parameters>``."""
+    match = re.search(r"^( *)<runner parameters>\n", func.__doc__, re.MULTILINE)
+    fragment = "".join(match.group(1) + line + "\n" for line in _RUNNER_DOCS.splitlines())
+    func.__doc__ = func.__doc__[: match.start()] + fragment + func.__doc__[match.end() :]
+    return func
 
 
 def job_device(device, index):
@@ -233,3 +255,11 @@ def write_results(rows, summary, out_dir, name, plot=None):
         if path is not None:
             written.append(path)
     return written
+
+
+def report(rows, out_dir, name, keys, rule, plot):
+    """Print the MCC rule and the summary of ``rows`` (by ``keys``); write ``name``'s files."""
+    summary = summarize(rows, keys)
+    print(f"MCC rule: {rule}")
+    print_summary(summary)
+    return write_results(rows, summary, out_dir, name, plot)

@@ -9,35 +9,26 @@ from joblib import delayed
 from .._pcl import PCL
 from ..datasets import make_pcl_dataset
 from ..plotting import _plt, plot_mcc_curves
-from ._runner import (
-    check_sweep,
-    fastica_row,
-    job_device,
-    limit_threads,
-    pearson_mcc,
-    print_summary,
-    run_jobs,
-    summarize,
-    timed_row,
-    write_results,
-)
+from . import _runner
 
 __all__ = ["run_pcl_experiment", "report"]
 
 
 def _job(n_layers, seed, *, n_sources, n_samples, device, n_jobs, estimator_params):
-    limit_threads(n_jobs)
+    _runner.limit_threads(n_jobs)
     data = make_pcl_dataset(n_sources=n_sources, n_layers=n_layers, n_samples=n_samples,
                             random_state=seed)
 
-    score = pearson_mcc(data.S)
+    score = _runner.pearson_mcc(data.S)
     est = PCL(n_layers=n_layers, random_state=seed, device=device, **estimator_params)
-    rows = [timed_row("PCL", est, data.X, score)[0], fastica_row(data.X, seed, score)]
+    rows = [_runner.timed_row("PCL", est, data.X, score)[0],
+            _runner.fastica_row(data.X, seed, score)]
     for r in rows:
         r.update(n_layers=n_layers, seed=seed, device=str(device), rule="pearson vs s")
     return rows
 
 
+@_runner.runner_docs
 def run_pcl_experiment(layers=(1, 2, 3, 4, 5), *, n_seeds=3, n_sources=5, n_samples=2**15,
                        device="cpu", n_jobs=1, verbose=0, estimator_params=None,
                        progress=False):
@@ -56,12 +47,7 @@ def run_pcl_experiment(layers=(1, 2, 3, 4, 5), *, n_seeds=3, n_sources=5, n_samp
         Number of sources.
     n_samples : int, default=2**15
         Length of the recording.
-    device : str, default="cpu"
-        Device of the estimators; ``"cuda"`` round-robins over visible GPUs.
-    n_jobs : int, default=1
-        Parallel jobs (joblib).
-    verbose : int, default=0
-        joblib verbosity.
+    <runner parameters>
     estimator_params : dict, default=None
         Extra :class:`~nlica.PCL` parameters.
     progress : bool, default=False
@@ -77,17 +63,17 @@ def run_pcl_experiment(layers=(1, 2, 3, 4, 5), *, n_seeds=3, n_sources=5, n_samp
     >>> rows = run_pcl_experiment([1], n_seeds=1, n_samples=2048,
     ...                           estimator_params={"max_iter": 50})  # doctest: +SKIP
     """
-    layers = check_sweep(layers, "layers", n_seeds)
+    layers = _runner.check_sweep(layers, "layers", n_seeds)
     params = dict(estimator_params or {})
     jobs, labels = [], []
     for n_layers in layers:
         for seed in range(n_seeds):
             jobs.append(delayed(_job)(
                 n_layers, seed, n_sources=n_sources, n_samples=n_samples,
-                device=job_device(device, len(jobs)), n_jobs=n_jobs,
+                device=_runner.job_device(device, len(jobs)), n_jobs=n_jobs,
                 estimator_params=params))
             labels.append(f"L={n_layers} seed={seed}")
-    results = run_jobs(jobs, labels, n_jobs, verbose, progress, "pcl experiment")
+    results = _runner.run_jobs(jobs, labels, n_jobs, verbose, progress, "pcl experiment")
     return [row for rows in results for row in rows]
 
 
@@ -100,25 +86,6 @@ def _plot(rows):
 
 
 def report(rows, out_dir):
-    """Print the summary of ``rows`` and write ``pcl_experiment.json/.csv/.png``.
-
-    Parameters
-    ----------
-    rows : list of dict
-        The output of :func:`run_pcl_experiment`.
-    out_dir : str or Path
-        Output folder (created if missing).
-
-    Returns
-    -------
-    written : list of Path
-        The files written.
-
-    Examples
-    --------
-    >>> report(run_pcl_experiment([1], n_seeds=1), "results")  # doctest: +SKIP
-    """
-    summary = summarize(rows, ["n_layers"])
-    print("MCC rule: Pearson, estimate vs s, Hungarian matching")
-    print_summary(summary)
-    return write_results(rows, summary, out_dir, "pcl_experiment", _plot)
+    """Print and save (``pcl_experiment.*`` in ``out_dir``) :func:`run_pcl_experiment` rows."""
+    return _runner.report(rows, out_dir, "pcl_experiment", ["n_layers"],
+                          "Pearson, estimate vs s, Hungarian matching", _plot)

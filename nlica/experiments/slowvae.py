@@ -15,6 +15,7 @@ from .._sprites import make_sprite_sequences
 from ..datasets import make_slowvae_dataset
 from ..metrics import mean_corr_coef
 from ..plotting import _plt, plot_mcc_curves
+from . import _runner
 from ._runner import (
     check_sweep,
     fastica_row,
@@ -25,7 +26,6 @@ from ._runner import (
     save_figure,
     summarize,
     timed_row,
-    write_results,
 )
 
 __all__ = ["run_slowvae_experiment", "report"]
@@ -147,6 +147,7 @@ def _sprite_job(transitions, seed, *, n_frames, image_size, n_groups, baseline_b
     return rows, traversals
 
 
+@_runner.runner_docs
 def run_slowvae_experiment(part="both", layers=(1, 2, 3), transitions=("laplace",), *,
                            n_seeds=3, n_sources=5, n_samples=2**15, n_frames=4000,
                            image_size=32, n_groups=10, baseline_beta=None, device="cpu",
@@ -201,12 +202,7 @@ def run_slowvae_experiment(part="both", layers=(1, 2, 3), transitions=("laplace"
         ``beta`` of the beta-VAE baseline; ``None``: 8 on sprites (the paper's baseline,
         ``beta=8, gamma=0``, for the Bernoulli image decoder) and 1 on vectors (a plain
         VAE: SlowVAE without its transition prior, same Gaussian decoder).
-    device : str, default="cpu"
-        Device of the VAEs; ``"cuda"`` round-robins over visible GPUs.
-    n_jobs : int, default=1
-        Parallel jobs (joblib), one per (setting, seed).
-    verbose : int, default=0
-        joblib verbosity.
+    <runner parameters>
     estimator_params : dict, default=None
         Extra :class:`~nlica.SlowVAE` parameters for both VAEs (e.g. ``{"max_iter": 500}``,
         ``{"rate_prior": 3.0}``); on sprites they override the laptop defaults above,
@@ -245,27 +241,26 @@ def run_slowvae_experiment(part="both", layers=(1, 2, 3), transitions=("laplace"
     layers = check_sweep(layers, "layers", n_seeds)
     transitions = check_sweep(transitions, "transitions", n_seeds)
     params = dict(estimator_params or {})
-    jobs, labels = [], []
+    settings = []  # (job, setting, its keyword arguments, label)
     if part in ("vector", "both"):
         beta = (1.0 if baseline_beta is None else baseline_beta) if baseline else None
-        for n_layers in layers:
-            for seed in range(n_seeds):
-                jobs.append(delayed(_vector_job)(
-                    n_layers, seed, n_sources=n_sources, n_samples=n_samples,
-                    baseline_beta=beta, device=job_device(device, len(jobs)), n_jobs=n_jobs,
-                    estimator_params=params))
-                labels.append(f"vector L={n_layers} seed={seed}")
-    n_vector = len(jobs)
+        settings += [(_vector_job, n_layers, {"n_sources": n_sources, "n_samples": n_samples,
+                                              "baseline_beta": beta}, f"vector L={n_layers}")
+                     for n_layers in layers]
     if part in ("sprites", "both"):
         beta = (8.0 if baseline_beta is None else baseline_beta) if baseline else None
-        for trans in transitions:
-            for seed in range(n_seeds):
-                jobs.append(delayed(_sprite_job)(
-                    trans, seed, n_frames=n_frames, image_size=image_size,
-                    n_groups=n_groups, baseline_beta=beta,
-                    device=job_device(device, len(jobs)), n_jobs=n_jobs,
-                    estimator_params=params, traversal=return_traversals and seed == 0))
-                labels.append(f"sprites {trans} seed={seed}")
+        settings += [(_sprite_job, trans, {"n_frames": n_frames, "image_size": image_size,
+                                           "n_groups": n_groups, "baseline_beta": beta},
+                      f"sprites {trans}") for trans in transitions]
+    jobs, labels = [], []
+    for job, setting, kwargs, label in settings:
+        for seed in range(n_seeds):
+            if job is _sprite_job:
+                kwargs = {**kwargs, "traversal": return_traversals and seed == 0}
+            jobs.append(delayed(job)(setting, seed, device=job_device(device, len(jobs)),
+                                     n_jobs=n_jobs, estimator_params=params, **kwargs))
+            labels.append(f"{label} seed={seed}")
+    n_vector = sum(job is _vector_job for job, *_ in settings) * n_seeds
     # Sprite jobs return (rows, traversals), vector jobs their rows.
     results = run_jobs(jobs, labels, n_jobs, verbose, progress, "slowvae experiment",
                        rows_of=lambda r: r[0] if isinstance(r, tuple) else r)
@@ -340,39 +335,18 @@ def _traversal_plot(traversals):
 
 
 def report(rows, out_dir, traversals=()):
-    """Print the summaries of ``rows`` and write ``slowvae_experiment.*`` files.
-
-    Parameters
-    ----------
-    rows : list of dict
-        The rows of :func:`run_slowvae_experiment`.
-    out_dir : str or Path
-        Output folder (created if missing).
-    traversals : list of dict, default=()
-        Its traversals, drawn to ``slowvae_experiment_traversal.png``.
-
-    Returns
-    -------
-    written : list of Path
-        The files written.
-
-    Examples
-    --------
-    >>> report(*run_slowvae_experiment("vector", [1], n_seeds=1, return_traversals=True),
-    ...        "results")  # doctest: +SKIP
-    """
-    summary = summarize(rows, ["part", "n_layers", "transitions"])
-    print(f"MCC rule: {RULE}; vector part vs s, sprite part vs "
-          "(scale, orientation, x, y); scored on the training data")
-    print_summary(summary)
+    """Print and save (``slowvae_experiment*`` in ``out_dir``) its rows and traversals."""
     sprites = [r for r in rows if r["part"] == "sprites"]
+    written = _runner.report(
+        rows, out_dir, "slowvae_experiment", ["part", "n_layers", "transitions"],
+        f"{RULE}; vector part vs s, sprite part vs (scale, orientation, x, y); scored on "
+        "the training data", _plot)
     if sprites:
         per = summarize([{**r, "mcc": r[f"mcc_{f}"], "factor": f} for r in sprites
                          for f in _SPRITE_FACTORS if r[f"mcc_{f}"] is not None],
                         ["transitions", "factor"])
         print("\nsprites, per factor (Spearman |rho| of the matched latent):")
         print_summary(per)
-    written = write_results(rows, summary, out_dir, "slowvae_experiment", _plot)
     if traversals:
         path = save_figure(lambda: _traversal_plot(traversals),
                            Path(out_dir) / "slowvae_experiment_traversal.png")

@@ -9,18 +9,7 @@ from joblib import delayed
 from .._tcl import TCL
 from ..datasets import make_tcl_dataset
 from ..plotting import _plt, plot_mcc_curves
-from ._runner import (
-    check_sweep,
-    fastica_row,
-    job_device,
-    limit_threads,
-    pearson_mcc,
-    print_summary,
-    run_jobs,
-    summarize,
-    timed_row,
-    write_results,
-)
+from . import _runner
 
 __all__ = ["run_tcl_experiment", "report"]
 
@@ -29,20 +18,22 @@ RULE = "pearson vs |s| (FastICA: |estimate|)"
 
 def _job(n_layers, n_segments, seed, *, n_sources, segment_length, device, n_jobs,
          estimator_params):
-    limit_threads(n_jobs)
+    _runner.limit_threads(n_jobs)
     data = make_tcl_dataset(n_sources=n_sources, n_layers=n_layers, n_segments=n_segments,
                             segment_length=segment_length, random_state=seed)
     target = np.abs(data.S)
 
     est = TCL(n_layers=n_layers, random_state=seed, device=device, **estimator_params)
-    row, _ = timed_row("TCL", est, data.X, pearson_mcc(target), segments=data.segments)
-    rows = [row, fastica_row(data.X, seed, pearson_mcc(target, absolute=True))]
+    row, _ = _runner.timed_row("TCL", est, data.X, _runner.pearson_mcc(target),
+                               segments=data.segments)
+    rows = [row, _runner.fastica_row(data.X, seed, _runner.pearson_mcc(target, absolute=True))]
     for r in rows:
         r.update(n_layers=n_layers, n_segments=n_segments, seed=seed, device=str(device),
                  rule=RULE)
     return rows
 
 
+@_runner.runner_docs
 def run_tcl_experiment(layers=(1, 2, 3, 4, 5), segments=(8, 16, 32, 64, 128, 256), *,
                        n_seeds=3, n_sources=5, segment_length=256, device="cpu", n_jobs=1,
                        verbose=0, estimator_params=None, progress=False):
@@ -63,12 +54,7 @@ def run_tcl_experiment(layers=(1, 2, 3, 4, 5), segments=(8, 16, 32, 64, 128, 256
         Number of sources.
     segment_length : int, default=256
         Samples per segment.
-    device : str, default="cpu"
-        Device of the estimators; ``"cuda"`` round-robins over visible GPUs.
-    n_jobs : int, default=1
-        Parallel jobs (joblib).
-    verbose : int, default=0
-        joblib verbosity.
+    <runner parameters>
     estimator_params : dict, default=None
         Extra :class:`~nlica.TCL` parameters (e.g. ``{"preset": "paper"}``;
         ``{"verbose": 2}`` adds each fit's own progress bar).
@@ -86,8 +72,8 @@ def run_tcl_experiment(layers=(1, 2, 3, 4, 5), segments=(8, 16, 32, 64, 128, 256
     >>> rows = run_tcl_experiment([1], [4], n_seeds=1, segment_length=64,
     ...                           estimator_params={"max_iter": 50})  # doctest: +SKIP
     """
-    layers = check_sweep(layers, "layers", n_seeds)
-    segments = check_sweep(segments, "segments", n_seeds)
+    layers = _runner.check_sweep(layers, "layers", n_seeds)
+    segments = _runner.check_sweep(segments, "segments", n_seeds)
     params = dict(estimator_params or {})
     jobs, labels = [], []
     for n_layers in layers:
@@ -95,10 +81,10 @@ def run_tcl_experiment(layers=(1, 2, 3, 4, 5), segments=(8, 16, 32, 64, 128, 256
             for seed in range(n_seeds):
                 jobs.append(delayed(_job)(
                     n_layers, n_segments, seed, n_sources=n_sources,
-                    segment_length=segment_length, device=job_device(device, len(jobs)),
+                    segment_length=segment_length, device=_runner.job_device(device, len(jobs)),
                     n_jobs=n_jobs, estimator_params=params))
                 labels.append(f"L={n_layers} segments={n_segments} seed={seed}")
-    results = run_jobs(jobs, labels, n_jobs, verbose, progress, "tcl experiment")
+    results = _runner.run_jobs(jobs, labels, n_jobs, verbose, progress, "tcl experiment")
     return [row for rows in results for row in rows]
 
 
@@ -114,25 +100,7 @@ def _plot(rows):
 
 
 def report(rows, out_dir):
-    """Print the summary of ``rows`` and write ``tcl_experiment.json/.csv/.png``.
-
-    Parameters
-    ----------
-    rows : list of dict
-        The output of :func:`run_tcl_experiment`.
-    out_dir : str or Path
-        Output folder (created if missing).
-
-    Returns
-    -------
-    written : list of Path
-        The files written.
-
-    Examples
-    --------
-    >>> report(run_tcl_experiment([1], [4], n_seeds=1), "results")  # doctest: +SKIP
-    """
-    summary = summarize(rows, ["n_layers", "n_segments"])
-    print("MCC rule: Pearson, estimate vs |s| (FastICA: |estimate|), Hungarian matching")
-    print_summary(summary)
-    return write_results(rows, summary, out_dir, "tcl_experiment", _plot)
+    """Print and save (``tcl_experiment.*`` in ``out_dir``) :func:`run_tcl_experiment` rows."""
+    return _runner.report(rows, out_dir, "tcl_experiment", ["n_layers", "n_segments"],
+                          "Pearson, estimate vs |s| (FastICA: |estimate|), Hungarian matching",
+                          _plot)
