@@ -91,14 +91,14 @@ class FastICA(BaseICA):
         Unmixing matrix applied to centred data.
     mixing_ : ndarray of shape (n_features, n_components)
         Pseudo-inverse of ``components_``.
+    n_components_ : int
+        Number of components.
     mean_ : ndarray of shape (n_features,)
         Feature means (only when whitening).
     whitening_ : ndarray of shape (n_components, n_features)
         Pre-whitening matrix (only when whitening).
     n_iter_ : int
         Iterations on the full data (maximum over components for deflation).
-    n_components_ : int
-        Number of components.
     noise_variance_ : float
         Mean variance of the directions dropped by ``n_components`` (0 when none are); the
         isotropic noise model of :meth:`score` in those directions, as in PCA.
