@@ -181,25 +181,11 @@ def validate_X(estimator, X, *, reset, ensure_min_samples=2, dtype=None, name="X
     >>> validate_X(BaseEstimator(), np.ones((3, 2)), reset=True).shape
     (3, 2)
     """
-    X = _as_array_like(X, name)
-    _reject_bad_kind(X, name)
-    _check_ndim(X, name, allow_1d=False)
     if dtype is None:
         dtype = [np.float64, np.float32]
-    X = _name_sklearn_errors(
-        lambda: validate_data(
-            estimator,
-            X,
-            reset=reset,
-            dtype=dtype,
-            ensure_min_samples=ensure_min_samples,
-            # Checked below: scikit-learn's message advises HistGradientBoosting.
-            ensure_all_finite=False,
-        ),
-        name,
-    )
-    check_finite(X, name)
-    return X
+    return _checked(X, name, False, lambda X: validate_data(
+        estimator, X, reset=reset, dtype=dtype, ensure_min_samples=ensure_min_samples,
+        ensure_all_finite=False))
 
 
 def check_array_2d(X, *, name, ensure_min_samples=1, dtype=np.float64, allow_1d=True):
@@ -236,21 +222,24 @@ def check_array_2d(X, *, name, ensure_min_samples=1, dtype=np.float64, allow_1d=
     >>> check_array_2d([1.0, 2.0], name="s").shape
     (2, 1)
     """
+    return _checked(X, name, allow_1d, lambda X: check_array(
+        X, dtype=dtype, ensure_min_samples=ensure_min_samples, ensure_all_finite=False,
+        input_name=name))
+
+
+def _checked(X, name, allow_1d, convert):
+    """Run the checks of validate_X and check_array_2d around scikit-learn's ``convert``.
+
+    Kind and dimensions first (nlica's messages), then the conversion (its errors named
+    after ``name``), then finiteness: scikit-learn's own message advises
+    HistGradientBoosting, so ``convert`` must not check it.
+    """
     X = _as_array_like(X, name)
     _reject_bad_kind(X, name)
     _check_ndim(X, name, allow_1d=allow_1d)
     if len(X.shape) == 1:
         X = np.reshape(X, (-1, 1))
-    X = _name_sklearn_errors(
-        lambda: check_array(
-            X,
-            dtype=dtype,
-            ensure_min_samples=ensure_min_samples,
-            ensure_all_finite=False,
-            input_name=name,
-        ),
-        name,
-    )
+    X = _name_sklearn_errors(lambda: convert(X), name)
     check_finite(X, name)
     return X
 
