@@ -49,7 +49,18 @@ class TCLNet(nn.Module):
                 self.classifier.bias.div_(self.logit_scale)
 
     def logits(self, h):
-        """Return the segment logits of features ``h`` (shape (batch, n_segments))."""
+        """Return the segment logits of features ``h``.
+
+        Parameters
+        ----------
+        h : torch.Tensor of shape (batch, n_components)
+            Features of a batch, ``encoder(x)``.
+
+        Returns
+        -------
+        logits : torch.Tensor of shape (batch, n_segments)
+            One logit per segment class.
+        """
         out = self.classifier(h)
         return out * self.logit_scale if self.logit_scale != 1.0 else out
 
@@ -95,7 +106,18 @@ class PCLNet(nn.Module):
         return self.features(x)
 
     def logits(self, h_t, h_other):
-        """Return the regression function of pairs of features (positive: a real pair)."""
+        """Return the regression function of pairs of features (positive: a real pair).
+
+        Parameters
+        ----------
+        h_t, h_other : torch.Tensor of shape (batch, n_components)
+            Features of the current samples and of their partners.
+
+        Returns
+        -------
+        logits : torch.Tensor of shape (batch,)
+            One logit per pair.
+        """
         return pcl_logits(h_t, h_other, self.w1, self.w2, self.b, self.a, self.m)
 
     def project(self):
