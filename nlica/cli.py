@@ -19,100 +19,152 @@ def _build_parser():
     parser = argparse.ArgumentParser(
         prog="python -m nlica",
         description="nlica: linear and nonlinear ICA. Run the demo, an experiment or the "
-                    "benchmarks; each writes its table (CSV/JSON) and plots (PNG) to a "
-                    "folder.",
+        "benchmarks; each writes its table (CSV/JSON) and plots (PNG) to a "
+        "folder.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser(
-        "demo", help="identifiability demo: prints MCC, writes demo.csv/.json/.png",
+        "demo",
+        help="identifiability demo: prints MCC, writes demo.csv/.json/.png",
         description="FastICA, TCL and PCL on linear and 2-layer MLP mixtures; prints the "
-                    "MCC table and writes demo.csv, demo.json and demo.png to --out.")
-    demo.add_argument("--out", default="demo_output",
-                      help="output folder (default: demo_output)")
+        "MCC table and writes demo.csv, demo.json and demo.png to --out.",
+    )
+    demo.add_argument("--out", default="demo_output", help="output folder (default: demo_output)")
     demo.add_argument("--n-sources", type=int, default=5)
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--quick", action="store_true", help="small and fast (smoke test)")
-    demo.add_argument("--progress", action="store_true",
-                      help="a progress bar over the fits (plain lines without tqdm)")
-    demo.add_argument("-v", "--verbose", type=int, default=0,
-                      help="estimator verbosity (1 log lines, 2 a bar per fit); any "
-                           "value above 0 also shows --progress")
+    demo.add_argument(
+        "--progress",
+        action="store_true",
+        help="a progress bar over the fits (plain lines without tqdm)",
+    )
+    demo.add_argument(
+        "-v",
+        "--verbose",
+        type=int,
+        default=0,
+        help="estimator verbosity (1 log lines, 2 a bar per fit); any "
+        "value above 0 also shows --progress",
+    )
 
     exp = sub.add_parser(
-        "experiment", help="reproduce a paper's figure (tcl, pcl, slowvae)",
+        "experiment",
+        help="reproduce a paper's figure (tcl, pcl, slowvae)",
         description="Run `python -m nlica experiment NAME --help` for the options of "
-                    "each; results go to --out (default: results).")
+        "each; results go to --out (default: results).",
+    )
     names = exp.add_subparsers(dest="name", required=True, metavar="NAME")
-    for name, help_text in (("tcl", "TCL: MCC against segments, a curve per depth"),
-                            ("pcl", "PCL: MCC against mixing depth"),
-                            ("slowvae", "SlowVAE: vector toys and sprite sequences")):
-        _add_experiment_options(names.add_parser(name, help=help_text, description=help_text),
-                                name)
+    for name, help_text in (
+        ("tcl", "TCL: MCC against segments, a curve per depth"),
+        ("pcl", "PCL: MCC against mixing depth"),
+        ("slowvae", "SlowVAE: vector toys and sprite sequences"),
+    ):
+        _add_experiment_options(names.add_parser(name, help=help_text, description=help_text), name)
 
     bench = sub.add_parser(
-        "bench", help="run the benchmarks in ./benchmarks",
+        "bench",
+        help="run the benchmarks in ./benchmarks",
         description="Run benchmarks/bench_*.py (a source checkout); each prints its table "
-                    "and writes bench_NAME.json and bench_NAME.csv to --out. Options not "
-                    "listed here are passed on to every benchmark script.")
+        "and writes bench_NAME.json and bench_NAME.csv to --out. Options not "
+        "listed here are passed on to every benchmark script.",
+    )
     bench.add_argument("--out", default="results", help="output folder (default: results)")
-    bench.add_argument("--only", nargs="+", metavar="NAME",
-                       help="run these benchmarks only (e.g. fastica nonlinear); the GPU "
-                            "benchmark runs only when named here (--only gpu)")
+    bench.add_argument(
+        "--only",
+        nargs="+",
+        metavar="NAME",
+        help="run these benchmarks only (e.g. fastica nonlinear); the GPU "
+        "benchmark runs only when named here (--only gpu)",
+    )
     bench.add_argument("--quick", action="store_true", help="small and fast (smoke test)")
     return parser
 
 
 def _add_experiment_options(parser, name):
     """Add the options of one experiment: the sweep's own, then the shared ones."""
+    depths = [1, 2, 3] if name == "slowvae" else [1, 2, 3, 4, 5]
+    parser.add_argument(
+        "--layers",
+        type=int,
+        nargs="+",
+        default=depths,
+        help=f"mixing depths{' of the vector part' if name == 'slowvae' else ''} "
+        f"(default {' '.join(map(str, depths))})",
+    )
     if name == "tcl":
-        parser.add_argument("--layers", type=int, nargs="+", default=[1, 2, 3, 4, 5],
-                            help="mixing depths (default 1-5)")
-        parser.add_argument("--segments", type=int, nargs="+",
-                            default=[8, 16, 32, 64, 128, 256], help="numbers of segments")
+        parser.add_argument(
+            "--segments",
+            type=int,
+            nargs="+",
+            default=[8, 16, 32, 64, 128, 256],
+            help="numbers of segments",
+        )
         parser.add_argument("--segment-length", type=int, default=256)
     elif name == "pcl":
-        parser.add_argument("--layers", type=int, nargs="+", default=[1, 2, 3, 4, 5],
-                            help="mixing depths (default 1-5)")
         parser.add_argument("--n-samples", type=int, default=2**15)
     else:
         parser.add_argument("--part", default="both", choices=["vector", "sprites", "both"])
-        parser.add_argument("--layers", type=int, nargs="+", default=[1, 2, 3],
-                            help="mixing depths of the vector part (default 1 2 3)")
-        parser.add_argument("--n-samples", type=int, default=2**15,
-                            help="samples of the vector part")
-        parser.add_argument("--transitions", nargs="+", default=["laplace"],
-                            choices=["laplace", "natural"], help="sprite transitions")
-        parser.add_argument("--image-size", type=int, default=32, choices=[8, 16, 32, 64],
-                            help="sprite frame side (the paper's: 64)")
+        parser.add_argument(
+            "--n-samples", type=int, default=2**15, help="samples of the vector part"
+        )
+        parser.add_argument(
+            "--transitions",
+            nargs="+",
+            default=["laplace"],
+            choices=["laplace", "natural"],
+            help="sprite transitions",
+        )
+        parser.add_argument(
+            "--image-size",
+            type=int,
+            default=32,
+            choices=[8, 16, 32, 64],
+            help="sprite frame side (the paper's: 64)",
+        )
         parser.add_argument("--n-frames", type=int, default=4000, help="sprite frames")
         parser.add_argument("--n-groups", type=int, default=10, help="sprite recordings")
-        parser.add_argument("--baseline-beta", type=float, default=None,
-                            help="beta of the beta-VAE baseline (default 8 on sprites, 1 on "
-                                 "vectors)")
-        parser.add_argument("--rate-prior", type=float, default=None,
-                            help="SlowVAE's Laplace rate")
-        parser.add_argument("--gamma", type=float, default=None,
-                            help="SlowVAE's transition-prior weight")
+        parser.add_argument(
+            "--baseline-beta",
+            type=float,
+            default=None,
+            help="beta of the beta-VAE baseline (default 8 on sprites, 1 on vectors)",
+        )
+        parser.add_argument("--rate-prior", type=float, default=None, help="SlowVAE's Laplace rate")
+        parser.add_argument(
+            "--gamma", type=float, default=None, help="SlowVAE's transition-prior weight"
+        )
     parser.add_argument("--n-sources", type=int, default=5)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--n-jobs", type=int, default=1)
-    parser.add_argument("--max-iter", type=int, default=None,
-                        help="override the estimator's step budget")
-    parser.add_argument("--batch-size", type=int, default=None,
-                        help="override the estimator's batch size")
-    parser.add_argument("--learning-rate", type=float, default=None,
-                        help="override the estimator's learning rate")
+    parser.add_argument(
+        "--max-iter", type=int, default=None, help="override the estimator's step budget"
+    )
+    parser.add_argument(
+        "--batch-size", type=int, default=None, help="override the estimator's batch size"
+    )
+    parser.add_argument(
+        "--learning-rate", type=float, default=None, help="override the estimator's learning rate"
+    )
     parser.add_argument("--preset", default=None, choices=["fast", "paper"])
-    parser.add_argument("--out", default="results",
-                        help=f"output folder for {name}_experiment.csv, .json and .png "
-                             "(default: results)")
-    parser.add_argument("--progress", action="store_true",
-                        help="a progress bar over the jobs (plain lines without tqdm)")
-    parser.add_argument("-v", "--verbose", type=int, default=0,
-                        help="1: progress over the jobs (as --progress); 2: also each "
-                             "fit's own progress bar")
+    parser.add_argument(
+        "--out",
+        default="results",
+        help=f"output folder for {name}_experiment.csv, .json and .png (default: results)",
+    )
+    parser.add_argument(
+        "--progress",
+        action="store_true",
+        help="a progress bar over the jobs (plain lines without tqdm)",
+    )
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        type=int,
+        default=0,
+        help="1: progress over the jobs (as --progress); 2: also each fit's own progress bar",
+    )
 
 
 def _run_experiment(args):
@@ -122,21 +174,35 @@ def _run_experiment(args):
     for key in ("max_iter", "preset", "batch_size", "learning_rate", "rate_prior", "gamma"):
         if getattr(args, key, None) is not None:
             params[key] = getattr(args, key)
-    common = dict(n_seeds=args.seeds, n_sources=args.n_sources, device=args.device,
-                  n_jobs=args.n_jobs, estimator_params=params, progress=progress)
+    common = dict(
+        n_seeds=args.seeds,
+        n_sources=args.n_sources,
+        device=args.device,
+        n_jobs=args.n_jobs,
+        estimator_params=params,
+        progress=progress,
+    )
     if args.name == "tcl":
-        rows = experiments.run_tcl_experiment(args.layers, args.segments,
-                                              segment_length=args.segment_length, **common)
+        rows = experiments.run_tcl_experiment(
+            args.layers, args.segments, segment_length=args.segment_length, **common
+        )
         written = experiments.tcl.report(rows, args.out)
     elif args.name == "pcl":
-        rows = experiments.run_pcl_experiment(args.layers, n_samples=args.n_samples,
-                                              **common)
+        rows = experiments.run_pcl_experiment(args.layers, n_samples=args.n_samples, **common)
         written = experiments.pcl.report(rows, args.out)
     else:
         rows, traversals = experiments.run_slowvae_experiment(
-            args.part, args.layers, args.transitions, n_samples=args.n_samples,
-            n_frames=args.n_frames, image_size=args.image_size, n_groups=args.n_groups,
-            baseline_beta=args.baseline_beta, return_traversals=True, **common)
+            args.part,
+            args.layers,
+            args.transitions,
+            n_samples=args.n_samples,
+            n_frames=args.n_frames,
+            image_size=args.image_size,
+            n_groups=args.n_groups,
+            baseline_beta=args.baseline_beta,
+            return_traversals=True,
+            **common,
+        )
         written = experiments.slowvae.report(rows, args.out, traversals)
     print("\nwrote " + ", ".join(map(str, written)))
     return 0
@@ -164,8 +230,14 @@ def main(argv=None):
     if extra and args.command != "bench":
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command == "demo":
-        run_demo(args.out, n_sources=args.n_sources, seed=args.seed, quick=args.quick,
-                 verbose=args.verbose, progress=args.progress or args.verbose > 0)
+        run_demo(
+            args.out,
+            n_sources=args.n_sources,
+            seed=args.seed,
+            quick=args.quick,
+            verbose=args.verbose,
+            progress=args.progress or args.verbose > 0,
+        )
         return 0
     if args.command == "experiment":
         return _run_experiment(args)
@@ -204,20 +276,23 @@ def run_bench(out_dir="results", *, only=None, quick=False, extra=(), bench_dir=
     --------
     >>> run_bench("/tmp/bench", only=["fastica"], quick=True)  # doctest: +SKIP
     """
-    bench_dir = (Path(__file__).resolve().parents[1] / "benchmarks" if bench_dir is None
-                 else Path(bench_dir))
-    scripts = {p.stem[len("bench_"):]: p for p in sorted(bench_dir.glob("bench_*.py"))}
+    bench_dir = (
+        Path(__file__).resolve().parents[1] / "benchmarks" if bench_dir is None else Path(bench_dir)
+    )
+    scripts = {p.stem[len("bench_") :]: p for p in sorted(bench_dir.glob("bench_*.py"))}
     if not scripts:
         print("no benchmarks found: run from a source checkout of nlica.", file=sys.stderr)
         return 2
     unknown = sorted(set(only or ()) - set(scripts))
     if unknown:
-        print(f"unknown benchmark(s) {', '.join(unknown)}; available: "
-              f"{', '.join(scripts)}", file=sys.stderr)
+        print(
+            f"unknown benchmark(s) {', '.join(unknown)}; available: {', '.join(scripts)}",
+            file=sys.stderr,
+        )
         return 2
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    for name in (only or [n for n in scripts if n not in _ON_REQUEST]):
+    for name in only or [n for n in scripts if n not in _ON_REQUEST]:
         script = scripts[name]
         json_path = out_dir / f"bench_{name}.json"
         argv = [*(["--quick"] if quick else []), *extra, "--json", str(json_path)]

@@ -15,5 +15,14 @@ from .pcl import run_pcl_experiment
 from .slowvae import run_slowvae_experiment
 from .tcl import run_tcl_experiment
 
-__all__ = ["run_tcl_experiment", "run_pcl_experiment", "run_slowvae_experiment", "run_demo",
-           "summarize", "demo", "pcl", "slowvae", "tcl"]
+__all__ = [
+    "run_tcl_experiment",
+    "run_pcl_experiment",
+    "run_slowvae_experiment",
+    "run_demo",
+    "summarize",
+    "demo",
+    "pcl",
+    "slowvae",
+    "tcl",
+]

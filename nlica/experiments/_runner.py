@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from joblib import Parallel
+from joblib import Parallel, delayed
 
 from .._fastica import FastICA
 from ..metrics import mean_corr_coef
@@ -76,8 +76,11 @@ def check_sweep(values, name, n_seeds):
 def limit_threads(n_jobs):
     """Give each of ``n_jobs`` parallel jobs its share of the cores (not all of them)."""
     if n_jobs not in (None, 1):
-        n_cpu = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
-            os.cpu_count() or 1)
+        n_cpu = (
+            len(os.sched_getaffinity(0))
+            if hasattr(os, "sched_getaffinity")
+            else (os.cpu_count() or 1)
+        )
         torch.set_num_threads(max(1, n_cpu // abs(n_jobs if n_jobs > 0 else n_cpu)))
 
 
@@ -101,8 +104,12 @@ def timed_row(method, est, X, score, **fit_params):
         warnings.simplefilter("ignore")
         estimate = est.fit_transform(X, **fit_params)
     mcc = score(estimate)
-    row = {"method": method, "mcc": mcc, "seconds": time.perf_counter() - t0,
-           "n_iter": getattr(est, "n_iter_", None)}
+    row = {
+        "method": method,
+        "mcc": mcc,
+        "seconds": time.perf_counter() - t0,
+        "n_iter": getattr(est, "n_iter_", None),
+    }
     return row, estimate
 
 
@@ -122,8 +129,9 @@ class Progress:
         self.file = file if file is not None else sys.stderr
         self.enabled = enabled
         tqdm = _tqdm() if enabled else None
-        self.bar = (tqdm(total=total, desc=desc, unit="job", file=self.file)
-                    if tqdm is not None else None)
+        self.bar = (
+            tqdm(total=total, desc=desc, unit="job", file=self.file) if tqdm is not None else None
+        )
 
     def update(self, label, note=""):
         """Report one more finished job (``label``, with an optional ``note``)."""
@@ -134,8 +142,11 @@ class Progress:
             self.bar.set_postfix_str(f"{label} {note}".strip(), refresh=False)
             self.bar.update(1)
         else:
-            print(f"[{self.done}/{self.total}] {self.desc}: {label}"
-                  + (f" ({note})" if note else ""), file=self.file, flush=True)
+            print(
+                f"[{self.done}/{self.total}] {self.desc}: {label}" + (f" ({note})" if note else ""),
+                file=self.file,
+                flush=True,
+            )
 
     def close(self):
         """Close the bar (nothing to do for plain lines)."""
@@ -165,13 +176,30 @@ def run_jobs(jobs, labels, n_jobs, verbose, progress, desc, rows_of=lambda r: r)
     results = []
     try:
         # A generator yields each result (in order) as soon as it is ready.
-        for result, label in zip(Parallel(n_jobs=n_jobs, verbose=verbose,
-                                          return_as="generator")(jobs), labels):
+        for result, label in zip(
+            Parallel(n_jobs=n_jobs, verbose=verbose, return_as="generator")(jobs), labels
+        ):
             results.append(result)
             bar.update(label, _mcc_note(rows_of(result)))
     finally:
         bar.close()
     return results
+
+
+def run_sweep(settings, n_seeds, device, n_jobs, verbose, progress, desc, rows_of=None):
+    """Run every setting with seeds 0 .. n_seeds - 1, one job each, in order.
+
+    ``settings`` holds ``(job, args, kwargs, label)``; each job is
+    ``job(*args, seed, device=..., n_jobs=n_jobs, **kwargs)`` with its device from
+    :func:`job_device`, reported as ``"LABEL seed=SEED"``. Returns the jobs' results.
+    """
+    jobs, labels = [], []
+    for job, args, kwargs, label in settings:
+        for seed in range(n_seeds):
+            device_ = job_device(device, len(jobs))
+            jobs.append(delayed(job)(*args, seed, device=device_, n_jobs=n_jobs, **kwargs))
+            labels.append(f"{label} seed={seed}")
+    return run_jobs(jobs, labels, n_jobs, verbose, progress, desc, rows_of or (lambda r: r))
 
 
 # ------------------------------------------------------------------ tables and files
@@ -202,9 +230,13 @@ def summarize(rows, keys):
     for key, rs in sorted(groups.items(), key=lambda kv: tuple(map(str, kv[0]))):
         mccs = [r["mcc"] for r in rs]
         row = dict(zip(("method", *keys), key))
-        row.update(mcc_mean=float(np.mean(mccs)), mcc_min=float(np.min(mccs)),
-                   mcc_max=float(np.max(mccs)), seconds=float(np.mean([r["seconds"] for r in rs])),
-                   n_seeds=len(rs))
+        row.update(
+            mcc_mean=float(np.mean(mccs)),
+            mcc_min=float(np.min(mccs)),
+            mcc_max=float(np.max(mccs)),
+            seconds=float(np.mean([r["seconds"] for r in rs])),
+            n_seeds=len(rs),
+        )
         out.append(row)
     return out
 
@@ -214,8 +246,11 @@ def print_summary(summary):
     cols = list(summary[0])
     print("  ".join(f"{c:>10}" for c in cols))
     for r in summary:
-        print("  ".join(f"{r[c]:>10.3f}" if isinstance(r[c], float) else f"{r[c]!s:>10}"
-                        for c in cols))
+        print(
+            "  ".join(
+                f"{r[c]:>10.3f}" if isinstance(r[c], float) else f"{r[c]!s:>10}" for c in cols
+            )
+        )
 
 
 def write_csv(rows, path):
@@ -247,8 +282,7 @@ def write_results(rows, summary, out_dir, name, plot=None):
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = [out_dir / f"{name}.json", out_dir / f"{name}.csv"]
-    written[0].write_text(json.dumps({"rows": rows, "summary": summary}, indent=2,
-                                     default=str))
+    written[0].write_text(json.dumps({"rows": rows, "summary": summary}, indent=2, default=str))
     write_csv(summary, written[1])
     if plot is not None:
         path = save_figure(lambda: plot(rows), out_dir / f"{name}.png")

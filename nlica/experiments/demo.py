@@ -65,12 +65,14 @@ def run_demo(out_dir=".", *, n_sources=5, seed=0, quick=False, verbose=0, progre
     # (method, estimator, whether it is scored against |s|) per kind of sources: PCL for
     # temporally dependent sources, TCL for nonstationary ones; FastICA alongside.
     methods = {
-        "AR(1) Laplace": [("FastICA", lambda: FastICA(random_state=seed), False),
-                          ("PCL", lambda: PCL(random_state=seed, verbose=verbose, **steps),
-                           False)],
-        "nonstationary": [("FastICA", lambda: FastICA(random_state=seed), True),
-                          ("TCL", lambda: TCL(random_state=seed, verbose=verbose, **steps),
-                           True)],
+        "AR(1) Laplace": [
+            ("FastICA", lambda: FastICA(random_state=seed), False),
+            ("PCL", lambda: PCL(random_state=seed, verbose=verbose, **steps), False),
+        ],
+        "nonstationary": [
+            ("FastICA", lambda: FastICA(random_state=seed), True),
+            ("TCL", lambda: TCL(random_state=seed, verbose=verbose, **steps), True),
+        ],
     }
 
     rows, shown = [], {}
@@ -82,16 +84,24 @@ def run_demo(out_dir=".", *, n_sources=5, seed=0, quick=False, verbose=0, progre
                 kwargs = {"segments": segments} if method == "TCL" else {}
                 target = np.abs(S) if use_abs else S
                 linear_abs = use_abs and method == "FastICA"
-                row, S_est = timed_row(method, make(), X, pearson_mcc(target, linear_abs),
-                                       **kwargs)
+                row, S_est = timed_row(method, make(), X, pearson_mcc(target, linear_abs), **kwargs)
                 S_est = np.abs(S_est) if linear_abs else S_est
                 rule = "pearson vs |s|" if use_abs else "pearson vs s"
-                rows.append({"sources": data_name, "mixing": mix_name, "method": method,
-                             "mcc": float(row["mcc"]), "rule": rule,
-                             "seconds": row["seconds"]})
+                rows.append(
+                    {
+                        "sources": data_name,
+                        "mixing": mix_name,
+                        "method": method,
+                        "mcc": float(row["mcc"]),
+                        "rule": rule,
+                        "seconds": row["seconds"],
+                    }
+                )
                 shown[(data_name, mix_name, method)] = (target, S_est, row["mcc"], rule)
-                bar.update(f"{method} on {data_name}, {mix_name}",
-                           f"MCC {row['mcc']:.3f}, {row['seconds']:.1f}s")
+                bar.update(
+                    f"{method} on {data_name}, {mix_name}",
+                    f"MCC {row['mcc']:.3f}, {row['seconds']:.1f}s",
+                )
     bar.close()
     _print_table(rows)
     written = [out_dir / "demo.json", out_dir / "demo.csv"]
@@ -111,8 +121,10 @@ def _print_table(rows):
     print(header)
     print("-" * len(header))
     for r in rows:
-        print(f"{r['sources']:<15} {r['mixing']:<14} {r['method']:<8} {r['mcc']:6.3f}  "
-              f"{r['rule']:<15} {r['seconds']:6.1f}s")
+        print(
+            f"{r['sources']:<15} {r['mixing']:<14} {r['method']:<8} {r['mcc']:6.3f}  "
+            f"{r['rule']:<15} {r['seconds']:6.1f}s"
+        )
 
 
 def _figure(shown):
@@ -123,8 +135,9 @@ def _figure(shown):
     for col, key in enumerate(keys):
         target, S_est, mcc, rule = shown[key]
         ax = fig.add_subplot(grid[0, col])
-        plot_correlation_matrix(target, S_est, ax=ax,
-                                title=f"{key[2]} | {key[1]}\n{key[0]}: MCC {mcc:.3f}\n({rule})")
+        plot_correlation_matrix(
+            target, S_est, ax=ax, title=f"{key[2]} | {key[1]}\n{key[0]}: MCC {mcc:.3f}\n({rule})"
+        )
     # Sources of the hardest case each nonlinear method addresses.
     best = [k for k in keys if k[1].startswith("MLP")]
     sub = grid[1, :].subgridspec(target.shape[1], len(best), hspace=0.1)

@@ -4,8 +4,6 @@ After the depth experiment of Hyvärinen & Morioka (2017); see the docs page "Se
 the papers".
 """
 
-from joblib import delayed
-
 from .._pcl import PCL
 from ..datasets import make_pcl_dataset
 from ..plotting import _plt, plot_mcc_curves
@@ -13,25 +11,39 @@ from . import _runner
 
 __all__ = ["run_pcl_experiment", "report"]
 
+REPORT_RULE = "Pearson, estimate vs s, Hungarian matching"
+
 
 def _job(n_layers, seed, *, n_sources, n_samples, device, n_jobs, estimator_params):
     _runner.limit_threads(n_jobs)
-    data = make_pcl_dataset(n_sources=n_sources, n_layers=n_layers, n_samples=n_samples,
-                            random_state=seed)
+    data = make_pcl_dataset(
+        n_sources=n_sources, n_layers=n_layers, n_samples=n_samples, random_state=seed
+    )
 
     score = _runner.pearson_mcc(data.S)
     est = PCL(n_layers=n_layers, random_state=seed, device=device, **estimator_params)
-    rows = [_runner.timed_row("PCL", est, data.X, score)[0],
-            _runner.fastica_row(data.X, seed, score)]
+    rows = [
+        _runner.timed_row("PCL", est, data.X, score)[0],
+        _runner.fastica_row(data.X, seed, score),
+    ]
     for r in rows:
         r.update(n_layers=n_layers, seed=seed, device=str(device), rule="pearson vs s")
     return rows
 
 
 @_runner.runner_docs
-def run_pcl_experiment(layers=(1, 2, 3, 4, 5), *, n_seeds=3, n_sources=5, n_samples=2**15,
-                       device="cpu", n_jobs=1, verbose=0, estimator_params=None,
-                       progress=False):
+def run_pcl_experiment(
+    layers=(1, 2, 3, 4, 5),
+    *,
+    n_seeds=3,
+    n_sources=5,
+    n_samples=2**15,
+    device="cpu",
+    n_jobs=1,
+    verbose=0,
+    estimator_params=None,
+    progress=False,
+):
     """MCC of PCL (and FastICA) against mixing depth.
 
     Reproduces the depth experiment of Hyvärinen & Morioka (2017); the paper's scale is
@@ -64,28 +76,32 @@ def run_pcl_experiment(layers=(1, 2, 3, 4, 5), *, n_seeds=3, n_sources=5, n_samp
     ...                           estimator_params={"max_iter": 50})  # doctest: +SKIP
     """
     layers = _runner.check_sweep(layers, "layers", n_seeds)
-    params = dict(estimator_params or {})
-    jobs, labels = [], []
-    for n_layers in layers:
-        for seed in range(n_seeds):
-            jobs.append(delayed(_job)(
-                n_layers, seed, n_sources=n_sources, n_samples=n_samples,
-                device=_runner.job_device(device, len(jobs)), n_jobs=n_jobs,
-                estimator_params=params))
-            labels.append(f"L={n_layers} seed={seed}")
-    results = _runner.run_jobs(jobs, labels, n_jobs, verbose, progress, "pcl experiment")
+    kwargs = {
+        "n_sources": n_sources,
+        "n_samples": n_samples,
+        "estimator_params": dict(estimator_params or {}),
+    }
+    settings = [(_job, (n_layers,), kwargs, f"L={n_layers}") for n_layers in layers]
+    results = _runner.run_sweep(
+        settings, n_seeds, device, n_jobs, verbose, progress, "pcl experiment"
+    )
     return [row for rows in results for row in rows]
 
 
 def _plot(rows):
     fig, ax = _plt().subplots(figsize=(5, 3.8))
-    plot_mcc_curves(rows, x="n_layers", curve="method", ax=ax,
-                    title="PCL vs FastICA by mixing depth", rule="Pearson vs s")
+    plot_mcc_curves(
+        rows,
+        x="n_layers",
+        curve="method",
+        ax=ax,
+        title="PCL vs FastICA by mixing depth",
+        rule="Pearson vs s",
+    )
     fig.tight_layout()
     return fig
 
 
 def report(rows, out_dir):
     """Print and save (``pcl_experiment.*`` in ``out_dir``) :func:`run_pcl_experiment` rows."""
-    return _runner.report(rows, out_dir, "pcl_experiment", ["n_layers"],
-                          "Pearson, estimate vs s, Hungarian matching", _plot)
+    return _runner.report(rows, out_dir, "pcl_experiment", ["n_layers"], REPORT_RULE, _plot)

@@ -7,7 +7,6 @@ transitions; see the docs page "Settings of the papers".
 from pathlib import Path
 
 import numpy as np
-from joblib import delayed
 from scipy.stats import rankdata
 
 from .._slowvae import SlowVAE
@@ -19,10 +18,8 @@ from . import _runner
 from ._runner import (
     check_sweep,
     fastica_row,
-    job_device,
     limit_threads,
     print_summary,
-    run_jobs,
     save_figure,
     summarize,
     timed_row,
@@ -56,7 +53,7 @@ def _pca_reduce(X, n_components):
     X = np.asarray(X, dtype=np.float64)
     X = X - X.mean(axis=0)
     evals, evecs = np.linalg.eigh(X.T @ X)
-    return X @ evecs[:, ::-1][:, :min(n_components, int(np.sum(evals > 1e-9 * evals[-1])))]
+    return X @ evecs[:, ::-1][:, : min(n_components, int(np.sum(evals > 1e-9 * evals[-1])))]
 
 
 def _vae_names(baseline_beta):
@@ -84,36 +81,69 @@ def _traversal(est, frame, span=2.0, n_steps=9):
     return X.reshape(k, n_steps, size, size), values
 
 
-def _vector_job(n_layers, seed, *, n_sources, n_samples, baseline_beta, device, n_jobs,
-                estimator_params):
+def _job_rows(result):
+    # Sprite jobs return (rows, traversals), vector jobs their rows.
+    return result[0] if isinstance(result, tuple) else result
+
+
+def _vector_job(
+    n_layers, seed, *, n_sources, n_samples, baseline_beta, device, n_jobs, estimator_params
+):
     limit_threads(n_jobs)
-    data = make_slowvae_dataset(n_sources=n_sources, n_layers=n_layers, n_samples=n_samples,
-                                random_state=seed)
+    data = make_slowvae_dataset(
+        n_sources=n_sources, n_layers=n_layers, n_samples=n_samples, random_state=seed
+    )
 
     def score(S):
         return _spearman_matching(data.S, S)[0]
 
     rows = []
     for name in _vae_names(baseline_beta):
-        est = SlowVAE(random_state=seed, device=device,
-                      **_vae_params(name, estimator_params, baseline_beta))
+        est = SlowVAE(
+            random_state=seed, device=device, **_vae_params(name, estimator_params, baseline_beta)
+        )
         rows.append(timed_row(name, est, data.X, score, groups=data.groups)[0])
     rows.append(fastica_row(data.X, seed, score))
     for r in rows:
-        r.update(part="vector", n_layers=n_layers, transitions=None, seed=seed,
-                 device=str(device), rule=RULE + " vs s")
+        r.update(
+            part="vector",
+            n_layers=n_layers,
+            transitions=None,
+            seed=seed,
+            device=str(device),
+            rule=RULE + " vs s",
+        )
     return rows
 
 
-def _sprite_job(transitions, seed, *, n_frames, image_size, n_groups, baseline_beta, device,
-                n_jobs, estimator_params, traversal):
+def _sprite_job(
+    transitions,
+    seed,
+    *,
+    n_frames,
+    image_size,
+    n_groups,
+    baseline_beta,
+    device,
+    n_jobs,
+    estimator_params,
+    traversal,
+):
     limit_threads(n_jobs)
-    data = make_sprite_sequences(n_frames, transitions=transitions, image_size=image_size,
-                                 n_groups=n_groups, random_state=seed)
+    data = make_sprite_sequences(
+        n_frames,
+        transitions=transitions,
+        image_size=image_size,
+        n_groups=n_groups,
+        random_state=seed,
+    )
     shape = tuple(data.image_shape)
     # A preset brings its own schedule; otherwise the laptop defaults, then the caller's.
-    params = (dict(estimator_params) if "preset" in estimator_params
-              else {**_SPRITE_DEFAULTS, **estimator_params})
+    params = (
+        dict(estimator_params)
+        if "preset" in estimator_params
+        else {**_SPRITE_DEFAULTS, **estimator_params}
+    )
     found = {}
 
     def score(Z):
@@ -125,34 +155,65 @@ def _sprite_job(transitions, seed, *, n_frames, image_size, n_groups, baseline_b
 
     rows, traversals = [], {}
     for name in _vae_names(baseline_beta):
-        est = SlowVAE(image_shape=shape, random_state=seed, device=device,
-                      **_vae_params(name, params, baseline_beta))
+        est = SlowVAE(
+            image_shape=shape,
+            random_state=seed,
+            device=device,
+            **_vae_params(name, params, baseline_beta),
+        )
         row, Z = timed_row(name, est, data.X, score, groups=data.groups)
         rows.append({**row, **per_factor()})
-        if traversal:
+        if traversal and seed == 0:  # the first seed's models only
             grid, values = _traversal(est, data.X[data.X.shape[0] // 2])
             # Each latent is labelled by the factor it was matched to.
-            labels = {int(j): f"{_SPRITE_FACTORS[i]} ({found['per'][int(i)]:.2f})"
-                      for i, j in found["matching"]}
-            traversals[name] = {"grid": grid, "values": values,
-                                "labels": [labels.get(j, "-") for j in range(grid.shape[0])],
-                                "transitions": transitions, "seed": seed,
-                                "latent_std": Z.std(0)}
+            labels = {
+                int(j): f"{_SPRITE_FACTORS[i]} ({found['per'][int(i)]:.2f})"
+                for i, j in found["matching"]
+            }
+            traversals[name] = {
+                "grid": grid,
+                "values": values,
+                "labels": [labels.get(j, "-") for j in range(grid.shape[0])],
+                "transitions": transitions,
+                "seed": seed,
+                "latent_std": Z.std(0),
+            }
     n_comp = params.get("n_components") or 10
     rows.append({**fastica_row(_pca_reduce(data.X, n_comp), seed, score), **per_factor()})
     for r in rows:
-        r.update(part="sprites", n_layers=None, transitions=transitions, seed=seed,
-                 image_size=image_size, device=str(device),
-                 rule=RULE + " (scale, orientation, x, y)")
+        r.update(
+            part="sprites",
+            n_layers=None,
+            transitions=transitions,
+            seed=seed,
+            image_size=image_size,
+            device=str(device),
+            rule=RULE + " (scale, orientation, x, y)",
+        )
     return rows, traversals
 
 
 @_runner.runner_docs
-def run_slowvae_experiment(part="both", layers=(1, 2, 3), transitions=("laplace",), *,
-                           n_seeds=3, n_sources=5, n_samples=2**15, n_frames=4000,
-                           image_size=32, n_groups=10, baseline_beta=None, device="cpu",
-                           n_jobs=1, verbose=0, estimator_params=None,
-                           return_traversals=False, progress=False, baseline=True):
+def run_slowvae_experiment(
+    part="both",
+    layers=(1, 2, 3),
+    transitions=("laplace",),
+    *,
+    n_seeds=3,
+    n_sources=5,
+    n_samples=2**15,
+    n_frames=4000,
+    image_size=32,
+    n_groups=10,
+    baseline_beta=None,
+    device="cpu",
+    n_jobs=1,
+    verbose=0,
+    estimator_params=None,
+    return_traversals=False,
+    progress=False,
+    baseline=True,
+):
     """Spearman MCC of SlowVAE, a beta-VAE and FastICA on vector toys and sprite sequences.
 
     Two parts, after Klindt et al. (2021):
@@ -241,29 +302,21 @@ def run_slowvae_experiment(part="both", layers=(1, 2, 3), transitions=("laplace"
     layers = check_sweep(layers, "layers", n_seeds)
     transitions = check_sweep(transitions, "transitions", n_seeds)
     params = dict(estimator_params or {})
-    settings = []  # (job, setting, its keyword arguments, label)
+    settings = []  # (job, args, kwargs, label)
     if part in ("vector", "both"):
         beta = (1.0 if baseline_beta is None else baseline_beta) if baseline else None
-        settings += [(_vector_job, n_layers, {"n_sources": n_sources, "n_samples": n_samples,
-                                              "baseline_beta": beta}, f"vector L={n_layers}")
-                     for n_layers in layers]
+        vector = dict(n_sources=n_sources, n_samples=n_samples, baseline_beta=beta)
+        vector["estimator_params"] = params
+        settings += [(_vector_job, (L,), vector, f"vector L={L}") for L in layers]
     if part in ("sprites", "both"):
         beta = (8.0 if baseline_beta is None else baseline_beta) if baseline else None
-        settings += [(_sprite_job, trans, {"n_frames": n_frames, "image_size": image_size,
-                                           "n_groups": n_groups, "baseline_beta": beta},
-                      f"sprites {trans}") for trans in transitions]
-    jobs, labels = [], []
-    for job, setting, kwargs, label in settings:
-        for seed in range(n_seeds):
-            if job is _sprite_job:
-                kwargs = {**kwargs, "traversal": return_traversals and seed == 0}
-            jobs.append(delayed(job)(setting, seed, device=job_device(device, len(jobs)),
-                                     n_jobs=n_jobs, estimator_params=params, **kwargs))
-            labels.append(f"{label} seed={seed}")
+        sprites = dict(n_frames=n_frames, image_size=image_size, n_groups=n_groups)
+        sprites.update(baseline_beta=beta, traversal=return_traversals, estimator_params=params)
+        settings += [(_sprite_job, (t,), sprites, f"sprites {t}") for t in transitions]
+    results = _runner.run_sweep(
+        settings, n_seeds, device, n_jobs, verbose, progress, "slowvae experiment", _job_rows
+    )
     n_vector = sum(job is _vector_job for job, *_ in settings) * n_seeds
-    # Sprite jobs return (rows, traversals), vector jobs their rows.
-    results = run_jobs(jobs, labels, n_jobs, verbose, progress, "slowvae experiment",
-                       rows_of=lambda r: r[0] if isinstance(r, tuple) else r)
     rows = [row for rows in results[:n_vector] for row in rows]
     traversals = []
     for sprite_rows, trav in results[n_vector:]:
@@ -279,12 +332,20 @@ def _sprite_bars(ax, sprites):
     settings = sorted({r["transitions"] for r in sprites})
     width = 0.8 / len(methods)
     for m, method in enumerate(methods):
-        vals = [[r["mcc"] for r in sprites
-                 if r["method"] == method and r["transitions"] == t] for t in settings]
+        vals = [
+            [r["mcc"] for r in sprites if r["method"] == method and r["transitions"] == t]
+            for t in settings
+        ]
         mean = np.array([np.mean(v) for v in vals])
         err = np.array([[mu - min(v), max(v) - mu] for mu, v in zip(mean, vals)]).T
-        ax.bar(np.arange(len(settings)) + (m - (len(methods) - 1) / 2) * width, mean,
-               width, yerr=err, capsize=3, label=method)
+        ax.bar(
+            np.arange(len(settings)) + (m - (len(methods) - 1) / 2) * width,
+            mean,
+            width,
+            yerr=err,
+            capsize=3,
+            label=method,
+        )
     ax.set_xticks(np.arange(len(settings)))
     ax.set_xticklabels([f"{t} transitions" for t in settings])
     ax.set_ylabel("MCC (Spearman, 4 continuous factors)")
@@ -298,12 +359,17 @@ def _plot(rows):
     vector = [r for r in rows if r["part"] == "vector"]
     sprites = [r for r in rows if r["part"] == "sprites"]
     panels = [p for p in (vector, sprites) if p]
-    fig, axes = _plt().subplots(1, len(panels), figsize=(5 * len(panels), 3.8),
-                                squeeze=False)
+    fig, axes = _plt().subplots(1, len(panels), figsize=(5 * len(panels), 3.8), squeeze=False)
     axes = list(axes[0])
     if vector:
-        plot_mcc_curves(vector, x="n_layers", curve="method", ax=axes.pop(0),
-                        title="Vector toy by mixing depth", rule="Spearman vs s")
+        plot_mcc_curves(
+            vector,
+            x="n_layers",
+            curve="method",
+            ax=axes.pop(0),
+            title="Vector toy by mixing depth",
+            rule="Spearman vs s",
+        )
     if sprites:
         _sprite_bars(axes.pop(0), sprites)
     fig.tight_layout()
@@ -314,8 +380,9 @@ def _traversal_plot(traversals):
     """One panel per (model, transitions): a row per latent, decoded over [-2, 2]."""
     n = len(traversals)
     k, n_steps, size, _ = traversals[0]["grid"].shape
-    fig, axes = _plt().subplots(1, n, figsize=(0.45 * n_steps * n + 1.6 * n,
-                                               0.45 * k + 1.0), squeeze=False)
+    fig, axes = _plt().subplots(
+        1, n, figsize=(0.45 * n_steps * n + 1.6 * n, 0.45 * k + 1.0), squeeze=False
+    )
     for ax, t in zip(axes[0], traversals):
         grid = t["grid"]
         pad = np.full((grid.shape[0], grid.shape[1], size + 2, size + 2), 0.4)
@@ -323,13 +390,11 @@ def _traversal_plot(traversals):
         mosaic = pad.transpose(0, 2, 1, 3).reshape(k * (size + 2), n_steps * (size + 2))
         ax.imshow(mosaic, cmap="gray", vmin=0, vmax=1)
         ax.set_yticks((np.arange(k) + 0.5) * (size + 2))
-        ax.set_yticklabels([f"z{i}: {lab}" for i, lab in enumerate(t["labels"])],
-                           fontsize="small")
+        ax.set_yticklabels([f"z{i}: {lab}" for i, lab in enumerate(t["labels"])], fontsize="small")
         ax.set_xticks((np.arange(n_steps) + 0.5) * (size + 2))
         ax.set_xticklabels([f"{v:g}" for v in t["values"]], fontsize="x-small")
         ax.set_xlabel("latent value")
-        ax.set_title(f"{t['method']}, {t['transitions']} (seed {t['seed']})",
-                     fontsize="medium")
+        ax.set_title(f"{t['method']}, {t['transitions']} (seed {t['seed']})", fontsize="medium")
     fig.tight_layout()
     return fig
 
@@ -338,18 +403,30 @@ def report(rows, out_dir, traversals=()):
     """Print and save (``slowvae_experiment*`` in ``out_dir``) its rows and traversals."""
     sprites = [r for r in rows if r["part"] == "sprites"]
     written = _runner.report(
-        rows, out_dir, "slowvae_experiment", ["part", "n_layers", "transitions"],
+        rows,
+        out_dir,
+        "slowvae_experiment",
+        ["part", "n_layers", "transitions"],
         f"{RULE}; vector part vs s, sprite part vs (scale, orientation, x, y); scored on "
-        "the training data", _plot)
+        "the training data",
+        _plot,
+    )
     if sprites:
-        per = summarize([{**r, "mcc": r[f"mcc_{f}"], "factor": f} for r in sprites
-                         for f in _SPRITE_FACTORS if r[f"mcc_{f}"] is not None],
-                        ["transitions", "factor"])
+        per = summarize(
+            [
+                {**r, "mcc": r[f"mcc_{f}"], "factor": f}
+                for r in sprites
+                for f in _SPRITE_FACTORS
+                if r[f"mcc_{f}"] is not None
+            ],
+            ["transitions", "factor"],
+        )
         print("\nsprites, per factor (Spearman |rho| of the matched latent):")
         print_summary(per)
     if traversals:
-        path = save_figure(lambda: _traversal_plot(traversals),
-                           Path(out_dir) / "slowvae_experiment_traversal.png")
+        path = save_figure(
+            lambda: _traversal_plot(traversals), Path(out_dir) / "slowvae_experiment_traversal.png"
+        )
         if path is not None:
             written.append(path)
     return written

@@ -4,7 +4,6 @@ After Figure 2 of Hyvärinen & Morioka (2016); see the docs page "Settings of th
 """
 
 import numpy as np
-from joblib import delayed
 
 from .._tcl import TCL
 from ..datasets import make_tcl_dataset
@@ -14,29 +13,40 @@ from . import _runner
 __all__ = ["run_tcl_experiment", "report"]
 
 RULE = "pearson vs |s| (FastICA: |estimate|)"
+REPORT_RULE = "Pearson, estimate vs |s| (FastICA: |estimate|), Hungarian matching"
 
 
-def _job(n_layers, n_segments, seed, *, n_sources, segment_length, device, n_jobs,
-         estimator_params):
+def _job(
+    n_layers, n_segments, seed, *, n_sources, segment_length, device, n_jobs, estimator_params
+):
     _runner.limit_threads(n_jobs)
-    data = make_tcl_dataset(n_sources=n_sources, n_layers=n_layers, n_segments=n_segments,
-                            segment_length=segment_length, random_state=seed)
+    data = make_tcl_dataset(n_sources, n_layers, n_segments, segment_length, random_state=seed)
     target = np.abs(data.S)
 
     est = TCL(n_layers=n_layers, random_state=seed, device=device, **estimator_params)
-    row, _ = _runner.timed_row("TCL", est, data.X, _runner.pearson_mcc(target),
-                               segments=data.segments)
+    row, _ = _runner.timed_row(
+        "TCL", est, data.X, _runner.pearson_mcc(target), segments=data.segments
+    )
     rows = [row, _runner.fastica_row(data.X, seed, _runner.pearson_mcc(target, absolute=True))]
     for r in rows:
-        r.update(n_layers=n_layers, n_segments=n_segments, seed=seed, device=str(device),
-                 rule=RULE)
+        r.update(n_layers=n_layers, n_segments=n_segments, seed=seed, device=str(device), rule=RULE)
     return rows
 
 
 @_runner.runner_docs
-def run_tcl_experiment(layers=(1, 2, 3, 4, 5), segments=(8, 16, 32, 64, 128, 256), *,
-                       n_seeds=3, n_sources=5, segment_length=256, device="cpu", n_jobs=1,
-                       verbose=0, estimator_params=None, progress=False):
+def run_tcl_experiment(
+    layers=(1, 2, 3, 4, 5),
+    segments=(8, 16, 32, 64, 128, 256),
+    *,
+    n_seeds=3,
+    n_sources=5,
+    segment_length=256,
+    device="cpu",
+    n_jobs=1,
+    verbose=0,
+    estimator_params=None,
+    progress=False,
+):
     """MCC of TCL (and FastICA) against the number of segments, one curve per depth.
 
     Reproduces Figure 2 of Hyvärinen & Morioka (2016) at a chosen scale; the paper's scale
@@ -74,17 +84,19 @@ def run_tcl_experiment(layers=(1, 2, 3, 4, 5), segments=(8, 16, 32, 64, 128, 256
     """
     layers = _runner.check_sweep(layers, "layers", n_seeds)
     segments = _runner.check_sweep(segments, "segments", n_seeds)
-    params = dict(estimator_params or {})
-    jobs, labels = [], []
-    for n_layers in layers:
-        for n_segments in segments:
-            for seed in range(n_seeds):
-                jobs.append(delayed(_job)(
-                    n_layers, n_segments, seed, n_sources=n_sources,
-                    segment_length=segment_length, device=_runner.job_device(device, len(jobs)),
-                    n_jobs=n_jobs, estimator_params=params))
-                labels.append(f"L={n_layers} segments={n_segments} seed={seed}")
-    results = _runner.run_jobs(jobs, labels, n_jobs, verbose, progress, "tcl experiment")
+    kwargs = {
+        "n_sources": n_sources,
+        "segment_length": segment_length,
+        "estimator_params": dict(estimator_params or {}),
+    }
+    settings = [
+        (_job, (n_layers, n_segments), kwargs, f"L={n_layers} segments={n_segments}")
+        for n_layers in layers
+        for n_segments in segments
+    ]
+    results = _runner.run_sweep(
+        settings, n_seeds, device, n_jobs, verbose, progress, "tcl experiment"
+    )
     return [row for rows in results for row in rows]
 
 
@@ -92,8 +104,14 @@ def _plot(rows):
     plt = _plt()
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
     for ax, method in zip(axes, ("TCL", "FastICA")):
-        plot_mcc_curves([r for r in rows if r["method"] == method], x="n_segments",
-                        curve="n_layers", ax=ax, title=method, rule="Pearson vs |s|")
+        plot_mcc_curves(
+            [r for r in rows if r["method"] == method],
+            x="n_segments",
+            curve="n_layers",
+            ax=ax,
+            title=method,
+            rule="Pearson vs |s|",
+        )
         ax.set_xscale("log", base=2)
     fig.tight_layout()
     return fig
@@ -101,6 +119,5 @@ def _plot(rows):
 
 def report(rows, out_dir):
     """Print and save (``tcl_experiment.*`` in ``out_dir``) :func:`run_tcl_experiment` rows."""
-    return _runner.report(rows, out_dir, "tcl_experiment", ["n_layers", "n_segments"],
-                          "Pearson, estimate vs |s| (FastICA: |estimate|), Hungarian matching",
-                          _plot)
+    keys = ["n_layers", "n_segments"]
+    return _runner.report(rows, out_dir, "tcl_experiment", keys, REPORT_RULE, _plot)
