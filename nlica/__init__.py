@@ -11,7 +11,8 @@ Submodules ``metrics``, ``datasets`` and ``experiments`` are imported on first u
 
 import importlib
 
-from ._fastica import FastICA, fastica
+from ._fastica import FastICA
+from ._fastica_function import fastica
 from ._training import TrainingDivergedError
 from ._version import __version__
 
