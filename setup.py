@@ -28,13 +28,24 @@ setup(
     ],
     extras_require={
         # mne: the integration tests and the doctests of nlica.integrations.mne run in CI.
-        "test": ["pytest>=7", "hypothesis>=6", "ruff>=0.5", "python-picard>=0.7",
-                 "pandas>=1.5", "mne>=1.4"],
+        "test": [
+            "pytest>=7",
+            "hypothesis>=6",
+            "ruff>=0.5",
+            "python-picard>=0.7",
+            "pandas>=1.5",
+            "mne>=1.4",
+        ],
         "plot": ["matplotlib>=3.5"],
         "progress": ["tqdm>=4.60"],
         "eeg": ["mne>=1.4"],
-        "docs": ["sphinx>=7", "numpydoc>=1.6", "sphinx-gallery>=0.15", "matplotlib>=3.5",
-                 "mne>=1.4"],
+        "docs": [
+            "sphinx>=7",
+            "numpydoc>=1.6",
+            "sphinx-gallery>=0.15",
+            "matplotlib>=3.5",
+            "mne>=1.4",
+        ],
     },
     entry_points={"console_scripts": ["nlica=nlica.cli:main"]},
     classifiers=[

@@ -172,8 +172,7 @@ def format_header(title, info, extra=None):
     )
     lines = [
         title,
-        f"CPU: {info['cpu']} | cores used: {info['cores']}"
-        + (f" | BLAS: {blas}" if blas else ""),
+        f"CPU: {info['cpu']} | cores used: {info['cores']}" + (f" | BLAS: {blas}" if blas else ""),
         f"python {info['python']} | numpy {info['numpy']} | sklearn {info['sklearn']}"
         f" | torch {info.get('torch')} ({info.get('torch_threads')} threads)"
         f" | nlica {info.get('nlica')}",

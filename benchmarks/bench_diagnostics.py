@@ -53,14 +53,14 @@ def _laplace_iid(n, k, rng):
 
 
 def _two_gaussian(n, k, rng):
-    return _standardise(np.column_stack([rng.laplace(size=(n, k - 2)),
-                                         rng.normal(size=(n, 2))]))
+    return _standardise(np.column_stack([rng.laplace(size=(n, k - 2)), rng.normal(size=(n, 2))]))
 
 
 def _segmented(rng, seed):
     n_seg = N_SAMPLES // SEGMENT_LENGTH
-    return datasets.make_nonstationary_sources(N_SOURCES, n_seg, SEGMENT_LENGTH,
-                                               random_state=seed)[0]
+    return datasets.make_nonstationary_sources(N_SOURCES, n_seg, SEGMENT_LENGTH, random_state=seed)[
+        0
+    ]
 
 
 def _ar(rng, seed):
@@ -121,9 +121,14 @@ def run_scenario(name, seed, n_permutations):
     X = mixing(S)
     segments = np.repeat(np.arange(N_SAMPLES // SEGMENT_LENGTH), SEGMENT_LENGTH)
     start = time.perf_counter()
-    report = check_assumptions(X, segments=segments if method == "tcl" else None,
-                               methods=(method,), n_permutations=n_permutations,
-                               alpha=ALPHA, random_state=seed)
+    report = check_assumptions(
+        X,
+        segments=segments if method == "tcl" else None,
+        methods=(method,),
+        n_permutations=n_permutations,
+        alpha=ALPHA,
+        random_state=seed,
+    )
     seconds = time.perf_counter() - start
     return report.holds[method], report.p_values[method], seconds
 
@@ -143,49 +148,77 @@ def stability_rows(n_seeds, pcl_seeds, n_runs=10):
             S = _two_gaussian(N_SAMPLES, N_SOURCES, rng)
             X = S @ rng.uniform(-1, 1, size=(N_SOURCES, N_SOURCES)).T
             start = time.perf_counter()
-            res = component_stability(FastICA(n_components=N_SOURCES, random_state=seed), X,
-                                      n_runs=runs, resample=resample, random_state=seed)
+            res = component_stability(
+                FastICA(n_components=N_SOURCES, random_state=seed),
+                X,
+                n_runs=runs,
+                resample=resample,
+                random_state=seed,
+            )
             secs.append(time.perf_counter() - start)
             src = _source_of_each(S, res.estimator.transform(X))
             ident += list(res.stability[src < N_SOURCES - 2])
             gauss += list(res.stability[src >= N_SOURCES - 2])
-        rows.append(dict(case="FastICA, 3 Laplace + 2 Gaussian, linear", resample=resample,
-                         runs=runs, seeds=n_seeds, identifiable_min=min(ident),
-                         gaussian_le_07=float(np.mean(np.array(gauss) <= 0.7)),
-                         identifiable_mean=float(np.mean(ident)), gaussian_max=max(gauss),
-                         gaussian_mean=float(np.mean(gauss)),
-                         target="ident >= 0.9, Gaussian <= 0.7",
-                         met="yes" if min(ident) >= 0.9 and max(gauss) <= 0.7 else "NO",
-                         seconds=float(np.mean(secs))))
+        rows.append(
+            dict(
+                case="FastICA, 3 Laplace + 2 Gaussian, linear",
+                resample=resample,
+                runs=runs,
+                seeds=n_seeds,
+                identifiable_min=min(ident),
+                gaussian_le_07=float(np.mean(np.array(gauss) <= 0.7)),
+                identifiable_mean=float(np.mean(ident)),
+                gaussian_max=max(gauss),
+                gaussian_mean=float(np.mean(gauss)),
+                target="ident >= 0.9, Gaussian <= 0.7",
+                met="yes" if min(ident) >= 0.9 and max(gauss) <= 0.7 else "NO",
+                seconds=float(np.mean(secs)),
+            )
+        )
     stab, secs = [], []
     for seed in range(pcl_seeds):
-        data = datasets.make_pcl_dataset(N_SOURCES, n_layers=2, n_samples=N_SAMPLES,
-                                         random_state=seed)
+        data = datasets.make_pcl_dataset(
+            N_SOURCES, n_layers=2, n_samples=N_SAMPLES, random_state=seed
+        )
         start = time.perf_counter()
-        res = component_stability(PCL(device="cpu", random_state=seed), data.X,
-                                  n_runs=n_runs, random_state=seed)
+        res = component_stability(
+            PCL(device="cpu", random_state=seed), data.X, n_runs=n_runs, random_state=seed
+        )
         secs.append(time.perf_counter() - start)
         stab += list(res.stability)
     if pcl_seeds:
-        rows.append(dict(case="PCL, AR(1) Laplace, 2-layer MLP", resample="bootstrap",
-                         runs=n_runs, seeds=pcl_seeds, identifiable_min=min(stab),
-                         identifiable_mean=float(np.mean(stab)), target="all >= 0.85",
-                         met="yes" if min(stab) >= 0.85 else "NO",
-                         seconds=float(np.mean(secs))))
+        rows.append(
+            dict(
+                case="PCL, AR(1) Laplace, 2-layer MLP",
+                resample="bootstrap",
+                runs=n_runs,
+                seeds=pcl_seeds,
+                identifiable_min=min(stab),
+                identifiable_mean=float(np.mean(stab)),
+                target="all >= 0.85",
+                met="yes" if min(stab) >= 0.85 else "NO",
+                seconds=float(np.mean(secs)),
+            )
+        )
     return rows
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, default=20, help="datasets per scenario")
-    parser.add_argument("--permutations", type=int, default=199,
-                        help="null draws of each test (n_permutations)")
+    parser.add_argument(
+        "--permutations", type=int, default=199, help="null draws of each test (n_permutations)"
+    )
     parser.add_argument("--quick", action="store_true", help="49 null draws")
     parser.add_argument("--only", default=None, help="run scenarios whose name has this text")
-    parser.add_argument("--stability", action="store_true",
-                        help="run the component_stability cases instead of the calibration")
-    parser.add_argument("--pcl-seeds", type=int, default=1,
-                        help="PCL datasets for --stability (11 PCL fits each)")
+    parser.add_argument(
+        "--stability",
+        action="store_true",
+        help="run the component_stability cases instead of the calibration",
+    )
+    parser.add_argument(
+        "--pcl-seeds", type=int, default=1, help="PCL datasets for --stability (11 PCL fits each)"
+    )
     parser.add_argument("--json", default=None, help="write rows and environment here")
     args = parser.parse_args(argv)
     n_perm = 49 if args.quick else args.permutations
@@ -196,20 +229,40 @@ def main(argv=None):
     except ImportError:
         pass
     info = environment_info()
-    title = ("nlica.diagnostics.component_stability cases" if args.stability
-             else "nlica.diagnostics.check_assumptions calibration")
-    print(format_header(title, info,
-                        {"seeds": args.seeds, "n_permutations": n_perm, "alpha": ALPHA,
-                         "n_samples": N_SAMPLES, "n_sources": N_SOURCES}))
+    title = (
+        "nlica.diagnostics.component_stability cases"
+        if args.stability
+        else "nlica.diagnostics.check_assumptions calibration"
+    )
+    print(
+        format_header(
+            title,
+            info,
+            {
+                "seeds": args.seeds,
+                "n_permutations": n_perm,
+                "alpha": ALPHA,
+                "n_samples": N_SAMPLES,
+                "n_sources": N_SOURCES,
+            },
+        )
+    )
     if args.stability:
         rows = stability_rows(args.seeds, args.pcl_seeds)
-        columns = [("case", "case", ""), ("resample", "resample", ""), ("runs", "n_runs", "d"),
-                   ("seeds", "seeds", "d"),
-                   ("identifiable_min", "ident. min", ".3f"),
-                   ("identifiable_mean", "ident. mean", ".3f"),
-                   ("gaussian_max", "Gauss. max", ".3f"), ("gaussian_mean", "Gauss. mean", ".3f"),
-                   ("gaussian_le_07", "Gauss. <= 0.7", ".2f"),
-                   ("target", "target", ""), ("met", "met", ""), ("seconds", "s/call", ".1f")]
+        columns = [
+            ("case", "case", ""),
+            ("resample", "resample", ""),
+            ("runs", "n_runs", "d"),
+            ("seeds", "seeds", "d"),
+            ("identifiable_min", "ident. min", ".3f"),
+            ("identifiable_mean", "ident. mean", ".3f"),
+            ("gaussian_max", "Gauss. max", ".3f"),
+            ("gaussian_mean", "Gauss. mean", ".3f"),
+            ("gaussian_le_07", "Gauss. <= 0.7", ".2f"),
+            ("target", "target", ""),
+            ("met", "met", ""),
+            ("seconds", "s/call", ".1f"),
+        ]
         print(format_table(rows, columns))
         if args.json:
             print(f"wrote {write_json(args.json, {'environment': info, 'rows': rows})}")
@@ -226,24 +279,35 @@ def main(argv=None):
             secs.append(s)
         rate = float(np.mean(verdicts))
         ok = rate >= 0.9 if holds else rate <= 0.1
-        rows.append(dict(
-            scenario=name, method=method, truth="holds" if holds else "violated",
-            mixing="linear" if layers == 1 else f"{layers}-layer MLP",
-            seeds=args.seeds, holds_rate=rate,
-            target=">= 0.9 (power)" if holds else "<= 0.1 (false holds)",
-            met="yes" if ok else "NO", median_p=float(np.median(pvals)),
-            seconds=float(np.mean(secs))))
-        print(f"  {name}: holds {rate:.2f} over {args.seeds} seeds", file=sys.stderr,
-              flush=True)
-    columns = [("scenario", "scenario", ""), ("truth", "assumption", ""),
-               ("mixing", "mixing", ""), ("seeds", "seeds", "d"),
-               ("holds_rate", "'holds' rate", ".2f"), ("target", "target", ""),
-               ("met", "met", ""), ("median_p", "median p", ".3g"),
-               ("seconds", "s/check", ".2f")]
+        rows.append(
+            dict(
+                scenario=name,
+                method=method,
+                truth="holds" if holds else "violated",
+                mixing="linear" if layers == 1 else f"{layers}-layer MLP",
+                seeds=args.seeds,
+                holds_rate=rate,
+                target=">= 0.9 (power)" if holds else "<= 0.1 (false holds)",
+                met="yes" if ok else "NO",
+                median_p=float(np.median(pvals)),
+                seconds=float(np.mean(secs)),
+            )
+        )
+        print(f"  {name}: holds {rate:.2f} over {args.seeds} seeds", file=sys.stderr, flush=True)
+    columns = [
+        ("scenario", "scenario", ""),
+        ("truth", "assumption", ""),
+        ("mixing", "mixing", ""),
+        ("seeds", "seeds", "d"),
+        ("holds_rate", "'holds' rate", ".2f"),
+        ("target", "target", ""),
+        ("met", "met", ""),
+        ("median_p", "median p", ".3g"),
+        ("seconds", "s/check", ".2f"),
+    ]
     print(format_table(rows, columns))
     if args.json:
-        path = write_json(args.json, {"environment": info, "rows": rows,
-                                      "settings": vars(args)})
+        path = write_json(args.json, {"environment": info, "rows": rows, "settings": vars(args)})
         print(f"wrote {path}")
     return rows
 

@@ -115,24 +115,37 @@ def make_methods(args, cuda):
 
     import nlica
 
-    common = dict(whiten="unit-variance", fun="logcosh", max_iter=args.max_iter,
-                  tol=args.tol, random_state=args.seed)
+    common = dict(
+        whiten="unit-variance",
+        fun="logcosh",
+        max_iter=args.max_iter,
+        tol=args.tol,
+        random_state=args.seed,
+    )
 
     def sk(solver):
         return lambda X: _fit_estimator(
-            SkFastICA(n_components=X.shape[1], whiten_solver=solver, **common), X)
+            SkFastICA(n_components=X.shape[1], whiten_solver=solver, **common), X
+        )
 
     def nl(**kw):
-        return lambda X: _fit_estimator(nlica.FastICA(n_components=X.shape[1], **common, **kw),
-                                        X)
+        return lambda X: _fit_estimator(nlica.FastICA(n_components=X.shape[1], **common, **kw), X)
 
     def picard_fit(X):
         import picard
 
         K, W, _, n_iter = picard.picard(
-            X.T, fun="tanh", n_components=X.shape[1], ortho=True, extended=False,
-            whiten=True, return_n_iter=True, random_state=args.seed,
-            max_iter=args.max_iter, tol=args.tol)
+            X.T,
+            fun="tanh",
+            n_components=X.shape[1],
+            ortho=True,
+            extended=False,
+            whiten=True,
+            return_n_iter=True,
+            random_state=args.seed,
+            max_iter=args.max_iter,
+            tol=args.tol,
+        )
         return W @ K, int(n_iter)
 
     methods = [
@@ -145,8 +158,9 @@ def make_methods(args, cuda):
     if cuda:
         import torch
 
-        methods.append(("nlica torch cuda", nl(backend="torch", device="cuda"),
-                        torch.cuda.synchronize))
+        methods.append(
+            ("nlica torch cuda", nl(backend="torch", device="cuda"), torch.cuda.synchronize)
+        )
     try:
         import picard  # noqa: F401
     except ImportError:
@@ -178,8 +192,7 @@ def want_cuda(device):
     except ImportError:
         available = False
     if device == "cuda" and not available:
-        print("--device cuda: CUDA is not available; skipping the torch cuda row",
-              file=sys.stderr)
+        print("--device cuda: CUDA is not available; skipping the torch cuda row", file=sys.stderr)
     return available
 
 
@@ -242,28 +255,39 @@ def run_size(n_samples, n_features, methods, args, dtype):
     size = f"{n_samples}x{n_features}"
     rows = []
     for name, fit, sync in methods:
-        row = {"size": size, "n_samples": n_samples, "n_features": n_features,
-               "method": name}
+        row = {"size": size, "n_samples": n_samples, "n_features": n_features, "method": name}
         try:
             seconds, (W, n_iter), converged, others = _common.median_time(
-                lambda fit=fit: fit(X), repeats=args.repeats, sync=sync)
+                lambda fit=fit: fit(X), repeats=args.repeats, sync=sync
+            )
         except Exception as exc:  # noqa: BLE001 - keep benchmarking the other rows
-            row.update(seconds=None, amari=None, n_iter=None, converged=None,
-                       error=f"{type(exc).__name__}: {exc}")
+            row.update(
+                seconds=None,
+                amari=None,
+                n_iter=None,
+                converged=None,
+                error=f"{type(exc).__name__}: {exc}",
+            )
         else:
-            row.update(seconds=seconds, amari=float(amari_distance(W, A)), n_iter=n_iter,
-                       converged="yes" if converged else "no")
+            row.update(
+                seconds=seconds,
+                amari=float(amari_distance(W, A)),
+                n_iter=n_iter,
+                converged="yes" if converged else "no",
+            )
             if others:
                 row["warnings"] = others
         rows.append(row)
-        print(f"  {size:>14}  {name:<26} "
-              + (f"{row['seconds']:.3f}s" if row["seconds"] is not None else row["error"]),
-              file=sys.stderr, flush=True)
+        print(
+            f"  {size:>14}  {name:<26} "
+            + (f"{row['seconds']:.3f}s" if row["seconds"] is not None else row["error"]),
+            file=sys.stderr,
+            flush=True,
+        )
         _free_memory()
     base = next((r["seconds"] for r in rows if r["method"] == BASELINE), None)
     for row in rows:
-        row["ratio"] = (row["seconds"] / base
-                        if base and row["seconds"] is not None else None)
+        row["ratio"] = row["seconds"] / base if base and row["seconds"] is not None else None
     return rows
 
 
@@ -282,24 +306,50 @@ def parse_args(argv=None):
     """
     parser = argparse.ArgumentParser(
         description="Time nlica.FastICA (numpy, torch CPU/CUDA) against scikit-learn's "
-                    "FastICA and python-picard on Laplace sources.")
-    parser.add_argument("--sizes", default=DEFAULT_SIZES,
-                        help=f"comma-separated ROWSxCOLS (default {DEFAULT_SIZES})")
-    parser.add_argument("--quick", action="store_true",
-                        help=f"smoke test: sizes {QUICK_SIZES} only")
-    parser.add_argument("--repeats", type=int, default=1,
-                        help="timed fits per method; the median is reported (default 1)")
-    parser.add_argument("--device", choices=["cpu", "cuda", "auto"], default="cpu",
-                        help="'cuda' or 'auto' add the torch CUDA row when available")
-    parser.add_argument("--dtype", choices=["float64", "float32"], default="float64",
-                        help="dtype of the data; every method computes in it (default float64)")
+        "FastICA and python-picard on Laplace sources."
+    )
+    parser.add_argument(
+        "--sizes",
+        default=DEFAULT_SIZES,
+        help=f"comma-separated ROWSxCOLS (default {DEFAULT_SIZES})",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help=f"smoke test: sizes {QUICK_SIZES} only"
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        help="timed fits per method; the median is reported (default 1)",
+    )
+    parser.add_argument(
+        "--device",
+        choices=["cpu", "cuda", "auto"],
+        default="cpu",
+        help="'cuda' or 'auto' add the torch CUDA row when available",
+    )
+    parser.add_argument(
+        "--dtype",
+        choices=["float64", "float32"],
+        default="float64",
+        help="dtype of the data; every method computes in it (default float64)",
+    )
     parser.add_argument("--json", metavar="PATH", help="also write rows and environment here")
-    parser.add_argument("--seed", type=int, default=0,
-                        help="seed of the data and every method's random_state")
-    parser.add_argument("--max-iter", type=int, default=200,
-                        help="maximum iterations, same for every method (default 200)")
-    parser.add_argument("--tol", type=float, default=1e-4,
-                        help="convergence tolerance, same for every method (default 1e-4)")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the data and every method's random_state"
+    )
+    parser.add_argument(
+        "--max-iter",
+        type=int,
+        default=200,
+        help="maximum iterations, same for every method (default 200)",
+    )
+    parser.add_argument(
+        "--tol",
+        type=float,
+        default=1e-4,
+        help="convergence tolerance, same for every method (default 1e-4)",
+    )
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
@@ -330,17 +380,24 @@ def main(argv=None):
     cuda = want_cuda(args.device)
     methods = make_methods(args, cuda)
     info = _common.environment_info(gpu=cuda)
-    settings = {"dtype": args.dtype, "max_iter": args.max_iter, "tol": args.tol,
-                "seed": args.seed, "repeats": args.repeats,
-                "whiten": "unit-variance", "fun": "logcosh"}
+    settings = {
+        "dtype": args.dtype,
+        "max_iter": args.max_iter,
+        "tol": args.tol,
+        "seed": args.seed,
+        "repeats": args.repeats,
+        "whiten": "unit-variance",
+        "fun": "logcosh",
+    }
 
     warm_up(methods, dtype, args.seed)
     rows = []
     for n_samples, n_features in args.size_list:
         rows.extend(run_size(n_samples, n_features, methods, args, dtype))
 
-    header = _common.format_header("FastICA benchmark (ratio = seconds / sklearn seconds; "
-                                   "<1 is faster)", info, settings)
+    header = _common.format_header(
+        "FastICA benchmark (ratio = seconds / sklearn seconds; <1 is faster)", info, settings
+    )
     print(header)
     print()
     print(_common.format_table(rows, COLUMNS))
@@ -348,8 +405,10 @@ def main(argv=None):
     if notes:
         print("\nerrors:\n  " + "\n  ".join(notes))
     if args.json:
-        path = _common.write_json(args.json, {"benchmark": "fastica", "environment": info,
-                                              "settings": settings, "rows": rows})
+        path = _common.write_json(
+            args.json,
+            {"benchmark": "fastica", "environment": info, "settings": settings, "rows": rows},
+        )
         print(f"\nwrote {path}")
     return rows
 

@@ -72,45 +72,82 @@ FASTICA_TARGET_S = 1.0
 FULL = {
     "fastica": {"size": (1_000_000, 64), "large": (10_000_000, 64)},
     "steps": {"max_iter": 300},
-    "tcl": {"n_sources": 20, "n_segments": 256, "segment_length": 512,
-            "layers": (1, 2, 3, 4, 5), "params": {}},
+    "tcl": {
+        "n_sources": 20,
+        "n_segments": 256,
+        "segment_length": 512,
+        "layers": (1, 2, 3, 4, 5),
+        "params": {},
+    },
     "pcl": {"n_sources": 20, "n_samples": 2**18, "layers": (3,), "params": {}},
-    "slowvae": {"n_frames": 10_000, "image_size": 64, "n_groups": 10,
-                "params": {"max_iter": 5000}},
+    "slowvae": {"n_frames": 10_000, "image_size": 64, "n_groups": 10, "params": {"max_iter": 5000}},
 }
 # Small enough for a CPU smoke test of every section in under a minute.
 QUICK = {
     "fastica": {"size": (20_000, 8), "large": (100_000, 8)},
     "steps": {"max_iter": 200},
-    "tcl": {"n_sources": 3, "n_segments": 16, "segment_length": 128, "layers": (1, 2),
-            "params": {"max_iter": 300}},
-    "pcl": {"n_sources": 3, "n_samples": 4096, "layers": (2,),
-            "params": {"max_iter": 300, "batch_size": 256}},
-    "slowvae": {"n_frames": 300, "image_size": 8, "n_groups": 3,
-                "params": {"max_iter": 60, "batch_size": 8}},
+    "tcl": {
+        "n_sources": 3,
+        "n_segments": 16,
+        "segment_length": 128,
+        "layers": (1, 2),
+        "params": {"max_iter": 300},
+    },
+    "pcl": {
+        "n_sources": 3,
+        "n_samples": 4096,
+        "layers": (2,),
+        "params": {"max_iter": 300, "batch_size": 256},
+    },
+    "slowvae": {
+        "n_frames": 300,
+        "image_size": 8,
+        "n_groups": 3,
+        "params": {"max_iter": 60, "batch_size": 8},
+    },
 }
 
 FASTICA_COLUMNS = [
-    ("size", "size", ""), ("method", "method", ""), ("device", "device", ""),
-    ("seconds", "seconds", ".3f"), ("ratio", "ratio", ".3f"), ("amari", "amari", ".2e"),
-    ("n_iter", "n_iter", "d"), ("converged", "converged", ""), ("note", "note", ""),
+    ("size", "size", ""),
+    ("method", "method", ""),
+    ("device", "device", ""),
+    ("seconds", "seconds", ".3f"),
+    ("ratio", "ratio", ".3f"),
+    ("amari", "amari", ".2e"),
+    ("n_iter", "n_iter", "d"),
+    ("converged", "converged", ""),
+    ("note", "note", ""),
 ]
 STEPS_COLUMNS = [
-    ("method", "method", ""), ("size", "size", ""), ("device", "device", ""),
-    ("variant", "variant", ""), ("steps", "steps", "d"), ("steps_per_s", "steps/s", ".1f"),
-    ("ms_per_step", "ms/step", ".2f"), ("speedup", "vs CPU", ".1f"),
-    ("fit_seconds", "fit s", ".1f"), ("loss", "final loss", ".4f"), ("note", "note", ""),
+    ("method", "method", ""),
+    ("size", "size", ""),
+    ("device", "device", ""),
+    ("variant", "variant", ""),
+    ("steps", "steps", "d"),
+    ("steps_per_s", "steps/s", ".1f"),
+    ("ms_per_step", "ms/step", ".2f"),
+    ("speedup", "vs CPU", ".1f"),
+    ("fit_seconds", "fit s", ".1f"),
+    ("loss", "final loss", ".4f"),
+    ("note", "note", ""),
 ]
 PAPER_COLUMNS = [
-    ("method", "method", ""), ("setting", "setting", ""), ("device", "device", ""),
-    ("mcc", "MCC", ".3f"), ("seconds", "seconds", ".1f"), ("n_iter", "steps", "d"),
-    ("rule_short", "MCC rule", ""), ("note", "note", ""),
+    ("method", "method", ""),
+    ("setting", "setting", ""),
+    ("device", "device", ""),
+    ("mcc", "MCC", ".3f"),
+    ("seconds", "seconds", ".1f"),
+    ("n_iter", "steps", "d"),
+    ("rule_short", "MCC rule", ""),
+    ("note", "note", ""),
 ]
-MATCHING_NOTE = ("MCC: mean |correlation| of true and estimated sources after optimal "
-                 "(Hungarian) matching, on the training data; extra latents unmatched.")
+MATCHING_NOTE = (
+    "MCC: mean |correlation| of true and estimated sources after optimal "
+    "(Hungarian) matching, on the training data; extra latents unmatched."
+)
 TITLES = {
     "fastica": "FastICA (ratio = seconds / sklearn seconds, <1 is faster; amari vs the "
-               "true mixing)",
+    "true mixing)",
     "steps": "Training steps per second (after the first 100 steps; fit s = whole fit)",
     "tcl": "TCL at the paper's scale (MCC rule per row)",
     "pcl": "PCL at the paper's scale (MCC rule per row)",
@@ -189,12 +226,16 @@ def resolve_gpu(device):
     if not device.startswith("cuda"):
         raise ValueError(f"--device must be cuda, cuda:N, auto or cpu; got {device!r}")
     if not torch.cuda.is_available():
-        return None, (f"CUDA is not available (torch {torch.__version__}, built for CUDA "
-                      f"{torch.version.cuda}); running the CPU rows only")
+        return None, (
+            f"CUDA is not available (torch {torch.__version__}, built for CUDA "
+            f"{torch.version.cuda}); running the CPU rows only"
+        )
     index = torch.device(device).index
     if index is not None and index >= torch.cuda.device_count():
-        return None, (f"{device} was asked for but {torch.cuda.device_count()} CUDA device(s) "
-                      "are visible; running the CPU rows only")
+        return None, (
+            f"{device} was asked for but {torch.cuda.device_count()} CUDA device(s) "
+            "are visible; running the CPU rows only"
+        )
     return device, ""
 
 
@@ -268,8 +309,13 @@ def make_fastica_data(n_samples, n_features, seed, device="cpu", chunk=1_000_000
 
 
 def _fastica_params(args):
-    return dict(whiten="unit-variance", fun="logcosh", max_iter=args.max_iter, tol=args.tol,
-                random_state=args.seed)
+    return dict(
+        whiten="unit-variance",
+        fun="logcosh",
+        max_iter=args.max_iter,
+        tol=args.tol,
+        random_state=args.seed,
+    )
 
 
 def _fit_sklearn(X, args):
@@ -282,8 +328,14 @@ def _fit_sklearn(X, args):
 def _fit_nlica(X, args, backend, device):
     import nlica
 
-    est = nlica.FastICA(n_components=X.shape[1], backend=backend, device=device,
-                        whiten_solver="eigh", subsample="auto", **_fastica_params(args))
+    est = nlica.FastICA(
+        n_components=X.shape[1],
+        backend=backend,
+        device=device,
+        whiten_solver="eigh",
+        subsample="auto",
+        **_fastica_params(args),
+    )
     est.fit(X)
     return est.components_, int(est.n_iter_)
 
@@ -294,18 +346,26 @@ def _time_fastica_row(section_rows, size, method, device, fit, repeats, sync, A)
     row = {"section": "fastica", "size": size, "method": method, "device": device}
     try:
         seconds, (W, n_iter), converged, others = _common.median_time(
-            fit, repeats=repeats, sync=sync)
+            fit, repeats=repeats, sync=sync
+        )
     except Exception as exc:  # noqa: BLE001 - a failed row must not end the benchmark
         row.update(status="error", error=_error(exc), note=_error(exc)[:80])
     else:
-        row.update(seconds=seconds, amari=float(amari_distance(W, A)), n_iter=n_iter,
-                   converged="yes" if converged else "no", status="ok",
-                   repeats=repeats)
+        row.update(
+            seconds=seconds,
+            amari=float(amari_distance(W, A)),
+            n_iter=n_iter,
+            converged="yes" if converged else "no",
+            status="ok",
+            repeats=repeats,
+        )
         if others:
             row["warnings"] = others
     section_rows.append(row)
-    _progress(f"fastica {size} {method} on {device}: "
-              + (f"{row['seconds']:.3f}s" if "seconds" in row else row["error"]))
+    _progress(
+        f"fastica {size} {method} on {device}: "
+        + (f"{row['seconds']:.3f}s" if "seconds" in row else row["error"])
+    )
     return row
 
 
@@ -360,10 +420,14 @@ def _fastica_comparison(ctx):
     X, A = make_fastica_data(n, k, args.seed, torch_device)
     methods = [
         ("sklearn", "cpu", lambda: _fit_sklearn(X, args), 1, None),
-        ("nlica numpy", "cpu", lambda: _fit_nlica(X, args, "numpy", "cpu"), args.repeats,
-         None),
-        ("nlica torch", torch_device, lambda: _fit_nlica(X, args, "torch", torch_device),
-         args.repeats, _sync(gpu)),
+        ("nlica numpy", "cpu", lambda: _fit_nlica(X, args, "numpy", "cpu"), args.repeats, None),
+        (
+            "nlica torch",
+            torch_device,
+            lambda: _fit_nlica(X, args, "torch", torch_device),
+            args.repeats,
+            _sync(gpu),
+        ),
     ]
     rows = []
     for method, device, fit, repeats, sync in methods:
@@ -385,16 +449,28 @@ def _fastica_large(ctx):
     size = f"{n}x{k}"
     torch_device = gpu or "cpu"
     if gpu is None and not args.quick:
-        return {"section": "fastica", "size": size, "method": "nlica torch", "device": "-",
-                "status": "skipped",
-                "note": "skipped (no GPU; --quick runs a small stand-in on the CPU)"}
+        return {
+            "section": "fastica",
+            "size": size,
+            "method": "nlica torch",
+            "device": "-",
+            "status": "skipped",
+            "note": "skipped (no GPU; --quick runs a small stand-in on the CPU)",
+        }
     if ctx.budget.expired("fastica"):
         return _skipped("fastica", size=size, method="nlica torch", device=torch_device)
     X, A = make_fastica_data(n, k, args.seed, torch_device)
     rows = []
-    row = _time_fastica_row(rows, size, "nlica torch", torch_device,
-                            lambda: _fit_nlica(X, args, "torch", torch_device), args.repeats,
-                            _sync(gpu), A)
+    row = _time_fastica_row(
+        rows,
+        size,
+        "nlica torch",
+        torch_device,
+        lambda: _fit_nlica(X, args, "torch", torch_device),
+        args.repeats,
+        _sync(gpu),
+        A,
+    )
     _free(gpu)
     if args.quick:
         row["note"] = "quick stand-in for the 10M x 64 row"
@@ -424,39 +500,72 @@ def _steps_specs(quick):
 
     if quick:
         return [
-            ("TCL", "3 src, 8x128, L=2",
-             lambda s: datasets.make_tcl_dataset(3, n_layers=2, n_segments=8,
-                                                 segment_length=128, random_state=s),
-             {"n_layers": 2}, lambda d: {"segments": d.segments}),
-            ("PCL", "3 src, 4096, L=2",
-             lambda s: datasets.make_pcl_dataset(3, n_layers=2, n_samples=4096,
-                                                 random_state=s),
-             {"n_layers": 2, "batch_size": 256}, lambda d: {}),
-            ("SlowVAE", "3 src, 2048, vectors",
-             lambda s: datasets.make_slowvae_dataset(3, n_samples=2048, n_groups=2,
-                                                     random_state=s),
-             {"hidden_layer_sizes": (16, 16), "batch_size": 32},
-             lambda d: {"groups": d.groups}),
-            ("SlowVAE", "300 frames 8x8",
-             lambda s: make_sprite_sequences(300, image_size=8, n_groups=3, random_state=s),
-             {"image_shape": (1, 8, 8), "batch_size": 8}, lambda d: {"groups": d.groups}),
+            (
+                "TCL",
+                "3 src, 8x128, L=2",
+                lambda s: datasets.make_tcl_dataset(
+                    3, n_layers=2, n_segments=8, segment_length=128, random_state=s
+                ),
+                {"n_layers": 2},
+                lambda d: {"segments": d.segments},
+            ),
+            (
+                "PCL",
+                "3 src, 4096, L=2",
+                lambda s: datasets.make_pcl_dataset(3, n_layers=2, n_samples=4096, random_state=s),
+                {"n_layers": 2, "batch_size": 256},
+                lambda d: {},
+            ),
+            (
+                "SlowVAE",
+                "3 src, 2048, vectors",
+                lambda s: datasets.make_slowvae_dataset(
+                    3, n_samples=2048, n_groups=2, random_state=s
+                ),
+                {"hidden_layer_sizes": (16, 16), "batch_size": 32},
+                lambda d: {"groups": d.groups},
+            ),
+            (
+                "SlowVAE",
+                "300 frames 8x8",
+                lambda s: make_sprite_sequences(300, image_size=8, n_groups=3, random_state=s),
+                {"image_shape": (1, 8, 8), "batch_size": 8},
+                lambda d: {"groups": d.groups},
+            ),
         ]
     return [
-        ("TCL", "10 src, 64x512, L=3",
-         lambda s: datasets.make_tcl_dataset(10, n_layers=3, n_segments=64,
-                                             segment_length=512, random_state=s),
-         {"n_layers": 3}, lambda d: {"segments": d.segments}),
-        ("PCL", "10 src, 2^16, L=3",
-         lambda s: datasets.make_pcl_dataset(10, n_layers=3, n_samples=2**16,
-                                             random_state=s),
-         {"n_layers": 3}, lambda d: {}),
-        ("SlowVAE", "10 src, 2^15, vectors",
-         lambda s: datasets.make_slowvae_dataset(10, n_layers=2, n_samples=2**15,
-                                                 n_groups=4, random_state=s),
-         {}, lambda d: {"groups": d.groups}),
-        ("SlowVAE", "4000 frames 32x32",
-         lambda s: make_sprite_sequences(4000, image_size=32, n_groups=10, random_state=s),
-         {"image_shape": (1, 32, 32), "batch_size": 64}, lambda d: {"groups": d.groups}),
+        (
+            "TCL",
+            "10 src, 64x512, L=3",
+            lambda s: datasets.make_tcl_dataset(
+                10, n_layers=3, n_segments=64, segment_length=512, random_state=s
+            ),
+            {"n_layers": 3},
+            lambda d: {"segments": d.segments},
+        ),
+        (
+            "PCL",
+            "10 src, 2^16, L=3",
+            lambda s: datasets.make_pcl_dataset(10, n_layers=3, n_samples=2**16, random_state=s),
+            {"n_layers": 3},
+            lambda d: {},
+        ),
+        (
+            "SlowVAE",
+            "10 src, 2^15, vectors",
+            lambda s: datasets.make_slowvae_dataset(
+                10, n_layers=2, n_samples=2**15, n_groups=4, random_state=s
+            ),
+            {},
+            lambda d: {"groups": d.groups},
+        ),
+        (
+            "SlowVAE",
+            "4000 frames 32x32",
+            lambda s: make_sprite_sequences(4000, image_size=32, n_groups=10, random_state=s),
+            {"image_shape": (1, 32, 32), "batch_size": 64},
+            lambda d: {"groups": d.groups},
+        ),
     ]
 
 
@@ -508,10 +617,16 @@ def _steps_row(ctx, spec, data, device, variant, extra):
 
     method, size, _, params, fit_kw = spec
     cls = getattr(nlica, method)
-    row = {"section": "steps", "method": method, "size": size, "device": device,
-           "variant": variant}
-    est = cls(**params, **extra, max_iter=ctx.cfg["steps"]["max_iter"], n_init=1,
-              n_iter_no_change=None, random_state=ctx.args.seed, device=device)
+    row = {"section": "steps", "method": method, "size": size, "device": device, "variant": variant}
+    est = cls(
+        **params,
+        **extra,
+        max_iter=ctx.cfg["steps"]["max_iter"],
+        n_init=1,
+        n_iter_no_change=None,
+        random_state=ctx.args.seed,
+        device=device,
+    )
     sync = _sync(device)
     if extra.get("compile"):
         import torch
@@ -532,9 +647,14 @@ def _steps_row(ctx, spec, data, device, variant, extra):
         return row
     rate = steady_rate(est.history_)
     loss = est.history_[-1]["loss"] if est.history_ else None
-    row.update(status="ok", steps=int(est.n_iter_), steps_per_s=rate,
-               ms_per_step=1000.0 / rate if rate else None, fit_seconds=fit_seconds,
-               loss=loss)
+    row.update(
+        status="ok",
+        steps=int(est.n_iter_),
+        steps_per_s=rate,
+        ms_per_step=1000.0 / rate if rate else None,
+        fit_seconds=fit_seconds,
+        loss=loss,
+    )
     if loss is None or not np.isfinite(loss):
         row["note"] = "non-finite loss"
     return row
@@ -569,8 +689,9 @@ def section_steps(ctx):
     # Every estimator's first compiled variant before any second one.
     for _, i, device, variant, extra in sorted(deferred, key=lambda d: d[:2]):
         rows.append(_run_steps(ctx, specs[i], datas, i, device, variant, extra))
-    cpu_rate = {(r["method"], r["size"]): r.get("steps_per_s") for r in rows
-                if r.get("cpu_baseline")}
+    cpu_rate = {
+        (r["method"], r["size"]): r.get("steps_per_s") for r in rows if r.get("cpu_baseline")
+    }
     for r in rows:
         base = cpu_rate.get((r["method"], r["size"]))
         if base and r.get("steps_per_s"):
@@ -585,9 +706,14 @@ def _run_steps(ctx, spec, datas, i, device, variant, extra):
     if i not in datas:
         datas[i] = spec[2](ctx.args.seed)
     row = _steps_row(ctx, spec, datas[i], device, variant, extra)
-    _progress(f"steps {method} {size} {device} {variant}: "
-              + (f"{row['steps_per_s']:.1f} steps/s" if row.get("steps_per_s")
-                 else row.get("error", "no rate")))
+    _progress(
+        f"steps {method} {size} {device} {variant}: "
+        + (
+            f"{row['steps_per_s']:.1f} steps/s"
+            if row.get("steps_per_s")
+            else row.get("error", "no rate")
+        )
+    )
     _free(device)
     return row
 
@@ -600,19 +726,25 @@ def _warm_up_training(gpu):
     data = make_tcl_dataset(3, n_layers=2, n_segments=4, segment_length=64, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        TCL(n_layers=2, max_iter=20, random_state=0, device=gpu).fit(
-            data.X, segments=data.segments)
+        TCL(n_layers=2, max_iter=20, random_state=0, device=gpu).fit(data.X, segments=data.segments)
 
 
 # --------------------------------------------------------------------------- paper scale
 def _paper_row(section, r, setting):
-    row = {"section": section, "method": r["method"], "setting": setting,
-           "device": r["device"] if r["method"] != "FastICA" else "auto",
-           "mcc": r["mcc"], "seconds": r["seconds"], "n_iter": r.get("n_iter"),
-           "rule": r["rule"], "seed": r.get("seed"), "status": "ok",
-           # The table leaves out what every row shares (see MATCHING_NOTE).
-           "rule_short": r["rule"].replace(", Hungarian matching (extra latents unmatched)",
-                                           "")}
+    row = {
+        "section": section,
+        "method": r["method"],
+        "setting": setting,
+        "device": r["device"] if r["method"] != "FastICA" else "auto",
+        "mcc": r["mcc"],
+        "seconds": r["seconds"],
+        "n_iter": r.get("n_iter"),
+        "rule": r["rule"],
+        "seed": r.get("seed"),
+        "status": "ok",
+        # The table leaves out what every row shares (see MATCHING_NOTE).
+        "rule_short": r["rule"].replace(", Hungarian matching (extra latents unmatched)", ""),
+    }
     factors = [f for f in ("scale", "orientation", "x", "y") if r.get(f"mcc_{f}") is not None]
     if factors:
         row["per_factor"] = {f: r[f"mcc_{f}"] for f in factors}
@@ -625,22 +757,33 @@ def _paper_jobs(ctx, section, jobs):
     rows = []
     for setting, call in jobs:
         if ctx.budget.expired(section):
-            rows.append(_skipped(section, method=section.upper(), setting=setting,
-                                 device=ctx.device))
+            rows.append(
+                _skipped(section, method=section.upper(), setting=setting, device=ctx.device)
+            )
             continue
         start = time.perf_counter()
         try:
             out = call()
         except Exception as exc:  # noqa: BLE001 - a failed row must not end the benchmark
-            rows.append({"section": section, "method": section.upper(), "setting": setting,
-                         "device": ctx.device, "status": "error", "error": _error(exc),
-                         "note": _error(exc)[:80]})
+            rows.append(
+                {
+                    "section": section,
+                    "method": section.upper(),
+                    "setting": setting,
+                    "device": ctx.device,
+                    "status": "error",
+                    "error": _error(exc),
+                    "note": _error(exc)[:80],
+                }
+            )
             _progress(f"{section} {setting}: {_error(exc)}")
         else:
             rows.extend(_paper_row(section, r, setting) for r in out)
-            _progress(f"{section} {setting}: "
-                      + ", ".join(f"{r['method']} MCC {r['mcc']:.3f}" for r in out)
-                      + f" ({time.perf_counter() - start:.1f}s)")
+            _progress(
+                f"{section} {setting}: "
+                + ", ".join(f"{r['method']} MCC {r['mcc']:.3f}" for r in out)
+                + f" ({time.perf_counter() - start:.1f}s)"
+            )
         _free(ctx.gpu)
     return rows
 
@@ -671,12 +814,21 @@ def section_tcl(ctx):
     params = _with_max_iter(cfg["params"], ctx.args.tcl_max_iter)
     jobs = []
     for L in cfg["layers"]:
-        setting = (f"L={L}, {cfg['n_sources']} src, "
-                   f"{cfg['n_segments']}x{cfg['segment_length']}")
-        jobs.append((setting, lambda L=L: run_tcl_experiment(
-            [L], [cfg["n_segments"]], n_seeds=1, n_sources=cfg["n_sources"],
-            segment_length=cfg["segment_length"], device=ctx.device,
-            estimator_params=params)))
+        setting = f"L={L}, {cfg['n_sources']} src, {cfg['n_segments']}x{cfg['segment_length']}"
+        jobs.append(
+            (
+                setting,
+                lambda L=L: run_tcl_experiment(
+                    [L],
+                    [cfg["n_segments"]],
+                    n_seeds=1,
+                    n_sources=cfg["n_sources"],
+                    segment_length=cfg["segment_length"],
+                    device=ctx.device,
+                    estimator_params=params,
+                ),
+            )
+        )
     return _paper_jobs(ctx, "tcl", jobs)
 
 
@@ -700,9 +852,19 @@ def section_pcl(ctx):
     jobs = []
     for L in cfg["layers"]:
         setting = f"L={L}, {cfg['n_sources']} src, {cfg['n_samples']} samples"
-        jobs.append((setting, lambda L=L: run_pcl_experiment(
-            [L], n_seeds=1, n_sources=cfg["n_sources"], n_samples=cfg["n_samples"],
-            device=ctx.device, estimator_params=params)))
+        jobs.append(
+            (
+                setting,
+                lambda L=L: run_pcl_experiment(
+                    [L],
+                    n_seeds=1,
+                    n_sources=cfg["n_sources"],
+                    n_samples=cfg["n_samples"],
+                    device=ctx.device,
+                    estimator_params=params,
+                ),
+            )
+        )
     return _paper_jobs(ctx, "pcl", jobs)
 
 
@@ -725,18 +887,29 @@ def section_slowvae(ctx):
     params = _with_max_iter(cfg["params"], ctx.args.slowvae_max_iter)
     size = cfg["image_size"]
     setting = f"{cfg['n_frames']} frames {size}x{size}, laplace"
-    job = (setting, lambda: run_slowvae_experiment(
-        "sprites", transitions=("laplace",), n_seeds=1, n_frames=cfg["n_frames"],
-        image_size=size, n_groups=cfg["n_groups"], device=ctx.device,
-        estimator_params=params))
+    job = (
+        setting,
+        lambda: run_slowvae_experiment(
+            "sprites",
+            transitions=("laplace",),
+            n_seeds=1,
+            n_frames=cfg["n_frames"],
+            image_size=size,
+            n_groups=cfg["n_groups"],
+            device=ctx.device,
+            estimator_params=params,
+        ),
+    )
     return _paper_jobs(ctx, "slowvae", [job])
 
 
-RUNNERS = {"fastica": (section_fastica, FASTICA_COLUMNS),
-           "steps": (section_steps, STEPS_COLUMNS),
-           "tcl": (section_tcl, PAPER_COLUMNS),
-           "pcl": (section_pcl, PAPER_COLUMNS),
-           "slowvae": (section_slowvae, PAPER_COLUMNS)}
+RUNNERS = {
+    "fastica": (section_fastica, FASTICA_COLUMNS),
+    "steps": (section_steps, STEPS_COLUMNS),
+    "tcl": (section_tcl, PAPER_COLUMNS),
+    "pcl": (section_pcl, PAPER_COLUMNS),
+    "slowvae": (section_slowvae, PAPER_COLUMNS),
+}
 
 
 # ---------------------------------------------------------------------------------- main
@@ -755,34 +928,66 @@ def parse_args(argv=None):
     """
     parser = argparse.ArgumentParser(
         description="Benchmark nlica on a GPU: FastICA at scale, training steps per "
-                    "second, paper-scale TCL / PCL / SlowVAE runs.")
-    parser.add_argument("--device", default="cuda",
-                        help="cuda, cuda:N, auto or cpu (default cuda; without CUDA only "
-                             "the CPU rows run)")
-    parser.add_argument("--quick", action="store_true",
-                        help="tiny sizes: every section in under a minute on a CPU")
+        "second, paper-scale TCL / PCL / SlowVAE runs."
+    )
+    parser.add_argument(
+        "--device",
+        default="cuda",
+        help="cuda, cuda:N, auto or cpu (default cuda; without CUDA only the CPU rows run)",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="tiny sizes: every section in under a minute on a CPU"
+    )
     parser.add_argument("--json", metavar="PATH", help="also write rows and environment here")
-    parser.add_argument("--sections", default=",".join(SECTIONS),
-                        help=f"comma-separated, from {','.join(SECTIONS)} (default all)")
-    parser.add_argument("--budget", type=float, default=DEFAULT_BUDGET,
-                        help="seconds shared out between the sections; rows that would "
-                             f"start later are skipped; 0: no limit (default "
-                             f"{DEFAULT_BUDGET:g})")
-    parser.add_argument("--seed", type=int, default=0,
-                        help="seed of the FastICA data and of the steps estimators")
-    parser.add_argument("--repeats", type=int, default=3,
-                        help="timed nlica FastICA fits, median reported (sklearn: one)")
+    parser.add_argument(
+        "--sections",
+        default=",".join(SECTIONS),
+        help=f"comma-separated, from {','.join(SECTIONS)} (default all)",
+    )
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=DEFAULT_BUDGET,
+        help="seconds shared out between the sections; rows that would "
+        f"start later are skipped; 0: no limit (default "
+        f"{DEFAULT_BUDGET:g})",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the FastICA data and of the steps estimators"
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=3,
+        help="timed nlica FastICA fits, median reported (sklearn: one)",
+    )
     parser.add_argument("--max-iter", type=int, default=200, help="FastICA max_iter")
     parser.add_argument("--tol", type=float, default=1e-4, help="FastICA tol")
-    parser.add_argument("--cpu-threads", type=int, default=None,
-                        help="torch CPU threads (default: torch's own; with --quick: 1, "
-                             "so a smoke test on a busy machine stays short)")
-    parser.add_argument("--tcl-max-iter", type=int, default=None,
-                        help="TCL steps in the tcl section (default: the preset's)")
-    parser.add_argument("--pcl-max-iter", type=int, default=None,
-                        help="PCL steps in the pcl section (default: the preset's)")
-    parser.add_argument("--slowvae-max-iter", type=int, default=None,
-                        help="SlowVAE steps in the slowvae section (default 5000)")
+    parser.add_argument(
+        "--cpu-threads",
+        type=int,
+        default=None,
+        help="torch CPU threads (default: torch's own; with --quick: 1, "
+        "so a smoke test on a busy machine stays short)",
+    )
+    parser.add_argument(
+        "--tcl-max-iter",
+        type=int,
+        default=None,
+        help="TCL steps in the tcl section (default: the preset's)",
+    )
+    parser.add_argument(
+        "--pcl-max-iter",
+        type=int,
+        default=None,
+        help="PCL steps in the pcl section (default: the preset's)",
+    )
+    parser.add_argument(
+        "--slowvae-max-iter",
+        type=int,
+        default=None,
+        help="SlowVAE steps in the slowvae section (default 5000)",
+    )
     args = parser.parse_args(argv)
     names = [s.strip() for s in args.sections.split(",") if s.strip()]
     unknown = [s for s in names if s not in SECTIONS]
@@ -796,9 +1001,16 @@ def parse_args(argv=None):
 
 def _payload(ctx, info, sections):
     rows = [r for s in sections.values() for r in s]
-    return {"benchmark": "gpu", "environment": info, "settings": ctx.settings,
-            "gpu": ctx.gpu, "message": ctx.message, "sections": sections, "rows": rows,
-            "elapsed_seconds": ctx.budget.elapsed()}
+    return {
+        "benchmark": "gpu",
+        "environment": info,
+        "settings": ctx.settings,
+        "gpu": ctx.gpu,
+        "message": ctx.message,
+        "sections": sections,
+        "rows": rows,
+        "elapsed_seconds": ctx.budget.elapsed(),
+    }
 
 
 def main(argv=None):
@@ -835,28 +1047,53 @@ def _run(args):
     if message:
         print(f"bench_gpu: {message}", file=sys.stderr, flush=True)
     cfg = QUICK if args.quick else FULL
-    ctx = argparse.Namespace(args=args, cfg=cfg, gpu=gpu, message=message,
-                             device=gpu or "cpu",
-                             budget=Budget(args.budget, args.section_list))
-    ctx.settings = {"sections": args.section_list, "quick": args.quick,
-                    "budget_s": args.budget, "seed": args.seed,
-                    "cpu_threads": torch.get_num_threads(),
-                    "fastica": {**cfg["fastica"], "dtype": "float32",
-                                "max_iter": args.max_iter, "tol": args.tol,
-                                "repeats": args.repeats, "whiten_solver": "eigh",
-                                "subsample": "auto", "sklearn_whiten_solver": "svd"},
-                    "steps": cfg["steps"],
-                    "tcl": {**cfg["tcl"], "preset": "fast",
-                            "params": _with_max_iter(cfg["tcl"]["params"], args.tcl_max_iter)},
-                    "pcl": {**cfg["pcl"], "preset": "fast",
-                            "params": _with_max_iter(cfg["pcl"]["params"], args.pcl_max_iter)},
-                    "slowvae": {**cfg["slowvae"], "transitions": "laplace",
-                                "params": _with_max_iter(cfg["slowvae"]["params"],
-                                                         args.slowvae_max_iter)}}
+    ctx = argparse.Namespace(
+        args=args,
+        cfg=cfg,
+        gpu=gpu,
+        message=message,
+        device=gpu or "cpu",
+        budget=Budget(args.budget, args.section_list),
+    )
+    ctx.settings = {
+        "sections": args.section_list,
+        "quick": args.quick,
+        "budget_s": args.budget,
+        "seed": args.seed,
+        "cpu_threads": torch.get_num_threads(),
+        "fastica": {
+            **cfg["fastica"],
+            "dtype": "float32",
+            "max_iter": args.max_iter,
+            "tol": args.tol,
+            "repeats": args.repeats,
+            "whiten_solver": "eigh",
+            "subsample": "auto",
+            "sklearn_whiten_solver": "svd",
+        },
+        "steps": cfg["steps"],
+        "tcl": {
+            **cfg["tcl"],
+            "preset": "fast",
+            "params": _with_max_iter(cfg["tcl"]["params"], args.tcl_max_iter),
+        },
+        "pcl": {
+            **cfg["pcl"],
+            "preset": "fast",
+            "params": _with_max_iter(cfg["pcl"]["params"], args.pcl_max_iter),
+        },
+        "slowvae": {
+            **cfg["slowvae"],
+            "transitions": "laplace",
+            "params": _with_max_iter(cfg["slowvae"]["params"], args.slowvae_max_iter),
+        },
+    }
     info = _common.environment_info(gpu=gpu is not None)
-    extra = {"sections": ",".join(args.section_list),
-             "budget": f"{args.budget:g} s" if args.budget else "none",
-             "quick": args.quick}
+    extra = {
+        "sections": ",".join(args.section_list),
+        "budget": f"{args.budget:g} s" if args.budget else "none",
+        "quick": args.quick,
+    }
     if gpu is None:
         extra["GPU"] = f"none ({message})"
     else:
@@ -873,8 +1110,15 @@ def _run(args):
             try:
                 rows = runner(ctx)
             except Exception as exc:  # noqa: BLE001 - later sections still run
-                rows = [{"section": name, "method": "(section)", "status": "error",
-                         "error": _error(exc), "note": _error(exc)[:80]}]
+                rows = [
+                    {
+                        "section": name,
+                        "method": "(section)",
+                        "status": "error",
+                        "error": _error(exc),
+                        "note": _error(exc)[:80],
+                    }
+                ]
         sections[name] = rows
         title = TITLES[name] + (" [--quick: tiny stand-in sizes]" if args.quick else "")
         print(f"\n{title}\n" + _common.format_table(rows, columns), flush=True)
@@ -885,8 +1129,10 @@ def _run(args):
             print(f"  error in {r.get('method')}: {r['error']}", flush=True)
         if args.json:
             _common.write_json(args.json, _payload(ctx, info, sections))
-    print(f"\ntotal {ctx.budget.elapsed():.1f} s"
-          + (f"; wrote {args.json}" if args.json else ""), flush=True)
+    print(
+        f"\ntotal {ctx.budget.elapsed():.1f} s" + (f"; wrote {args.json}" if args.json else ""),
+        flush=True,
+    )
     return sections
 
 

@@ -38,20 +38,31 @@ from nlica.metrics import mean_corr_coef  # noqa: E402
 SPECS = {
     "TCL": dict(
         data=lambda L, seed, n_sources: datasets.make_tcl_dataset(
-            n_sources=n_sources, n_layers=L, n_segments=64, segment_length=512,
-            random_state=seed),
+            n_sources=n_sources, n_layers=L, n_segments=64, segment_length=512, random_state=seed
+        ),
         fit_kw=lambda d: {"segments": d.segments},
-        target=lambda d: np.abs(d.S), method="pearson", rule="pearson vs |s|"),
+        target=lambda d: np.abs(d.S),
+        method="pearson",
+        rule="pearson vs |s|",
+    ),
     "PCL": dict(
         data=lambda L, seed, n_sources: datasets.make_pcl_dataset(
-            n_sources=n_sources, n_layers=L, n_samples=2**15, random_state=seed),
+            n_sources=n_sources, n_layers=L, n_samples=2**15, random_state=seed
+        ),
         fit_kw=lambda d: {},
-        target=lambda d: d.S, method="pearson", rule="pearson vs s"),
+        target=lambda d: d.S,
+        method="pearson",
+        rule="pearson vs s",
+    ),
     "SlowVAE": dict(
         data=lambda L, seed, n_sources: datasets.make_slowvae_dataset(
-            n_sources=n_sources, n_layers=L, n_samples=2**15, random_state=seed),
+            n_sources=n_sources, n_layers=L, n_samples=2**15, random_state=seed
+        ),
         fit_kw=lambda d: {"groups": d.groups},
-        target=lambda d: d.S, method="spearman", rule="spearman vs s"),
+        target=lambda d: d.S,
+        method="spearman",
+        rule="spearman vs s",
+    ),
 }
 
 
@@ -106,8 +117,14 @@ def run(methods, layers, seeds, devices, n_sources=5, quick=False):
                     t0 = time.perf_counter()
                     _, _, error = _fit(est, data.X, spec["fit_kw"](data))
                     seconds = time.perf_counter() - t0
-                    row = {"method": name, "layers": L, "seed": seed, "device": device,
-                           "rule": spec["rule"], "seconds": seconds}
+                    row = {
+                        "method": name,
+                        "layers": L,
+                        "seed": seed,
+                        "device": device,
+                        "rule": spec["rule"],
+                        "seconds": seconds,
+                    }
                     if error is None:
                         S_est = est.transform(data.X)
                         row["mcc"] = mean_corr_coef(target, S_est, method=spec["method"])
@@ -116,18 +133,29 @@ def run(methods, layers, seeds, devices, n_sources=5, quick=False):
                     else:
                         row["error"] = error
                     rows.append(row)
-                    print(f"{name} L={L} seed={seed} {device}: "
-                          f"MCC {row.get('mcc', float('nan')):.3f} in {seconds:.1f}s",
-                          file=sys.stderr)
+                    print(
+                        f"{name} L={L} seed={seed} {device}: "
+                        f"MCC {row.get('mcc', float('nan')):.3f} in {seconds:.1f}s",
+                        file=sys.stderr,
+                    )
                 t0 = time.perf_counter()
                 S_lin, _, _ = call_catching_convergence(
-                    nlica.FastICA(random_state=seed).fit_transform, data.X)
+                    nlica.FastICA(random_state=seed).fit_transform, data.X
+                )
                 seconds = time.perf_counter() - t0
                 if name == "TCL":
                     S_lin = np.abs(S_lin)
-                rows.append({"method": f"FastICA ({name} data)", "layers": L, "seed": seed,
-                             "device": "cpu", "rule": spec["rule"], "seconds": seconds,
-                             "mcc": mean_corr_coef(target, S_lin, method=spec["method"])})
+                rows.append(
+                    {
+                        "method": f"FastICA ({name} data)",
+                        "layers": L,
+                        "seed": seed,
+                        "device": "cpu",
+                        "rule": spec["rule"],
+                        "seconds": seconds,
+                        "mcc": mean_corr_coef(target, S_lin, method=spec["method"]),
+                    }
+                )
     return rows
 
 
@@ -157,8 +185,12 @@ def main(argv=None):
     parser.add_argument("--layers", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--n-sources", type=int, default=5)
-    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto", "both"],
-                        help="'both' runs CPU and CUDA rows side by side")
+    parser.add_argument(
+        "--device",
+        default="cpu",
+        choices=["cpu", "cuda", "auto", "both"],
+        help="'both' runs CPU and CUDA rows side by side",
+    )
     parser.add_argument("--quick", action="store_true", help="200 steps only (smoke test)")
     parser.add_argument("--json", default=None, help="write the rows as JSON here")
     args = parser.parse_args(argv)
@@ -166,19 +198,29 @@ def main(argv=None):
     import torch
 
     cuda = torch.cuda.is_available()
-    devices = {"cpu": ["cpu"], "cuda": ["cuda"] if cuda else [],
-               "auto": ["cuda" if cuda else "cpu"],
-               "both": ["cpu", "cuda"] if cuda else ["cpu"]}[args.device]
+    devices = {
+        "cpu": ["cpu"],
+        "cuda": ["cuda"] if cuda else [],
+        "auto": ["cuda" if cuda else "cpu"],
+        "both": ["cpu", "cuda"] if cuda else ["cpu"],
+    }[args.device]
     if not devices:
         print("CUDA requested but not available; nothing to run.", file=sys.stderr)
         return []
     info = environment_info(gpu="cuda" in devices)
     rows = run(args.methods, args.layers, args.seeds, devices, args.n_sources, args.quick)
     print(format_header("Nonlinear ICA benchmark (default settings; MCC rule per row)", info))
-    columns = [("method", "method", ""), ("layers", "layers", "d"), ("seed", "seed", "d"),
-               ("device", "device", ""), ("mcc", "MCC", ".3f"), ("rule", "rule", ""),
-               ("seconds", "seconds", ".1f"), ("steps", "steps", "d"),
-               ("steps_per_s", "steps/s", ".0f")]
+    columns = [
+        ("method", "method", ""),
+        ("layers", "layers", "d"),
+        ("seed", "seed", "d"),
+        ("device", "device", ""),
+        ("mcc", "MCC", ".3f"),
+        ("rule", "rule", ""),
+        ("seconds", "seconds", ".1f"),
+        ("steps", "steps", "d"),
+        ("steps_per_s", "steps/s", ".0f"),
+    ]
     print(format_table(rows, columns))
     for r in rows:
         if "error" in r:

@@ -40,8 +40,9 @@ class _Counter:
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", help="also write the counts and failures to this file")
-    parser.add_argument("--seeds", default="42",
-                        help="scikit-learn's global_random_seed values, e.g. 42 or 40-42")
+    parser.add_argument(
+        "--seeds", default="42", help="scikit-learn's global_random_seed values, e.g. 42 or 40-42"
+    )
     parser.add_argument("-v", action="store_true", help="show pytest's own output")
     args = parser.parse_args(argv)
 
@@ -53,9 +54,18 @@ def main(argv=None):
     path = Path(sklearn.__file__).parent / "decomposition" / "tests" / "test_fastica.py"
     counter = _Counter()
     # -p no:cacheprovider: nothing is written into site-packages.
-    options = [str(path), "-p", "no:cacheprovider", "-o", "addopts=",
-               "-W", "ignore::DeprecationWarning", "-q" if args.v else "-qq",
-               "--rootdir", str(path.parents[2])]
+    options = [
+        str(path),
+        "-p",
+        "no:cacheprovider",
+        "-o",
+        "addopts=",
+        "-W",
+        "ignore::DeprecationWarning",
+        "-q" if args.v else "-qq",
+        "--rootdir",
+        str(path.parents[2]),
+    ]
     if not args.v:
         options += ["--no-summary", "--tb=no"]
     stdout = sys.stdout
@@ -67,20 +77,23 @@ def main(argv=None):
         if not args.v:
             sys.stdout.close()
             sys.stdout = stdout
-    counts = {k: sum(v == k for v in counter.outcomes.values())
-              for k in ("passed", "failed", "skipped")}
+    counts = {
+        k: sum(v == k for v in counter.outcomes.values()) for k in ("passed", "failed", "skipped")
+    }
     failed = sorted(k for k, v in counter.outcomes.items() if v == "failed")
-    print(f"scikit-learn {sklearn.__version__} test_fastica.py against nlica "
-          f"{nlica.__version__}")
+    print(f"scikit-learn {sklearn.__version__} test_fastica.py against nlica {nlica.__version__}")
     print(f"{'total':>8} {'passed':>8} {'failed':>8} {'skipped':>8}")
-    print(f"{len(counter.outcomes):>8} {counts['passed']:>8} {counts['failed']:>8} "
-          f"{counts['skipped']:>8}")
+    print(
+        f"{len(counter.outcomes):>8} {counts['passed']:>8} {counts['failed']:>8} "
+        f"{counts['skipped']:>8}"
+    )
     for name in failed:
         print(f"  failed: {name}")
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps({"sklearn": sklearn.__version__, **counts,
-                                               "failed": failed}, indent=2))
+        Path(args.json).write_text(
+            json.dumps({"sklearn": sklearn.__version__, **counts, "failed": failed}, indent=2)
+        )
 
 
 if __name__ == "__main__":

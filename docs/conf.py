@@ -36,11 +36,18 @@ numpydoc_validation_checks = {"all", "SA01", "ES01", "EX01", "RT02"}
 # the methods nlica.nn's modules inherit from torch.nn.Module (torch's docstrings).
 numpydoc_validation_exclude = {
     r"\.forward$",
-    r"^nlica\.nn\.\w+\.(" + "|".join(
-        name for name in dir(torch.nn.Module) if not name.startswith("_")) + r")$",
+    r"^nlica\.nn\.\w+\.("
+    + "|".join(name for name in dir(torch.nn.Module) if not name.startswith("_"))
+    + r")$",
 }
-exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py",
-                    "auto_examples/*.zip", "auto_examples/*.md5", "auto_examples/*.codeobj.json"]
+exclude_patterns = [
+    "_build",
+    "auto_examples/*.ipynb",
+    "auto_examples/*.py",
+    "auto_examples/*.zip",
+    "auto_examples/*.md5",
+    "auto_examples/*.codeobj.json",
+]
 html_theme = "alabaster"
 # The build has no network: each project's inventory is the small one shipped in
 # docs/_inventories (the targets the docs reference), tried before the project's own.

@@ -51,7 +51,8 @@ def scores(S_true, S_est):
     rep = identifiability_report(S_true, S_est)
     matched = S_est[:, rep.matching[:, 1]]
     return np.abs(rep.correlations), np.array(
-        [sdr(S_true[:, i], matched[:, i]) for i in range(S_true.shape[1])])
+        [sdr(S_true[:, i], matched[:, i]) for i in range(S_true.shape[1])]
+    )
 
 
 results = {}
@@ -73,8 +74,7 @@ for name, S_est in results.items():
     tag = name.replace(", ", "_").replace(" ", "_").lower()
     for j in range(3):
         clip = S_est[:, j] / np.abs(S_est[:, j]).max()
-        wavfile.write(wav_dir / f"{tag}_{j}.wav", audio.sfreq,
-                      (clip * 32767).astype(np.int16))
+        wavfile.write(wav_dir / f"{tag}_{j}.wav", audio.sfreq, (clip * 32767).astype(np.int16))
 print(f"separated clips written to {wav_dir.resolve()}")
 
 # %%
@@ -116,15 +116,19 @@ short = 200 if quick else 1000  # steps: a short schedule, enough to show the di
 vae = SlowVAE(random_state=0, max_iter=short).fit(X_sat)
 tcl = TCL(n_layers=2, random_state=0, max_iter=short).fit(X_sat)
 others = [
-    ("FastICA", "Spearman vs s", mean_corr_coef(S, results["FastICA, saturating mix"],
-                                                 method="spearman")),
-    ("PCL", "Spearman vs s", mean_corr_coef(S, results["PCL, saturating mix"],
-                                             method="spearman")),
+    (
+        "FastICA",
+        "Spearman vs s",
+        mean_corr_coef(S, results["FastICA, saturating mix"], method="spearman"),
+    ),
+    ("PCL", "Spearman vs s", mean_corr_coef(S, results["PCL, saturating mix"], method="spearman")),
     ("SlowVAE", "Spearman vs s", mean_corr_coef(S, vae.transform(X_sat), method="spearman")),
-    ("FastICA", "Pearson vs |s|", mean_corr_coef(np.abs(S),
-                                                  np.abs(results["FastICA, saturating mix"]))),
-    ("PCL", "Pearson vs |s|", mean_corr_coef(np.abs(S),
-                                              np.abs(results["PCL, saturating mix"]))),
+    (
+        "FastICA",
+        "Pearson vs |s|",
+        mean_corr_coef(np.abs(S), np.abs(results["FastICA, saturating mix"])),
+    ),
+    ("PCL", "Pearson vs |s|", mean_corr_coef(np.abs(S), np.abs(results["PCL, saturating mix"]))),
     ("TCL", "Pearson vs |s|", mean_corr_coef(np.abs(S), tcl.transform(X_sat))),
 ]
 print("saturating mix, MCC (optimal matching):")
@@ -144,8 +148,9 @@ from nlica.plotting import plot_stability  # noqa: E402
 
 report = check_assumptions(X_sat, n_permutations=49 if quick else 199, random_state=0)
 print(report)
-stab_ica = component_stability(FastICA(random_state=0), X_linear, n_runs=4 if quick else 10,
-                               random_state=0)
+stab_ica = component_stability(
+    FastICA(random_state=0), X_linear, n_runs=4 if quick else 10, random_state=0
+)
 stab_pcl = component_stability(pcl, X_sat, n_runs=2 if quick else 4, random_state=0)
 print("stability, FastICA on the linear mix:", np.round(stab_ica.stability, 2))
 print("stability, PCL on the saturating mix:", np.round(stab_pcl.stability, 2))

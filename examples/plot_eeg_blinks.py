@@ -43,10 +43,12 @@ S = ica.fit_transform(X_filt)
 # correlates with the channels nearest the eyes.
 kurt = kurtosis(S, axis=0)
 ref = X_filt[:, [names.index("FPz"), names.index("EOG1")]]
-corr = np.abs(np.corrcoef(S, ref, rowvar=False)[: S.shape[1], S.shape[1]:])
+corr = np.abs(np.corrcoef(S, ref, rowvar=False)[: S.shape[1], S.shape[1] :])
 blink = int(np.argmax(kurt * corr.mean(axis=1)))
-print(f"blink component: {blink}  kurtosis {kurt[blink]:.1f}  "
-      f"|r| with FPz {corr[blink, 0]:.2f}, with EOG1 {corr[blink, 1]:.2f}")
+print(
+    f"blink component: {blink}  kurtosis {kurt[blink]:.1f}  "
+    f"|r| with FPz {corr[blink, 0]:.2f}, with EOG1 {corr[blink, 1]:.2f}"
+)
 
 # The blink component's weights over the channels: largest at the front (FPz, EOG1, F3).
 axes = plot_components(ica.mixing_, names, components=[blink])
@@ -77,8 +79,10 @@ axes[1].legend(loc="upper right", fontsize="small", ncol=2)
 axes[-1].set_xlabel("time (s)")
 fig.tight_layout()
 fig.savefig(out / "eeg_blink_removal.png", dpi=100)
-print(f"wrote {(out / 'eeg_blink_component_weights.png').resolve()} and "
-      f"{(out / 'eeg_blink_removal.png').resolve()}")
+print(
+    f"wrote {(out / 'eeg_blink_component_weights.png').resolve()} and "
+    f"{(out / 'eeg_blink_removal.png').resolve()}"
+)
 
 # %%
 # The blink variance at FPz drops by most of its size.
@@ -98,10 +102,16 @@ from nlica.plotting import plot_stability  # noqa: E402
 
 quick = bool(os.environ.get("NLICA_QUICK"))
 print(check_assumptions(X_filt, n_permutations=49 if quick else 199, random_state=0))
-stab = component_stability(FastICA(n_components=20, random_state=0, max_iter=500), X_filt,
-                           n_runs=4 if quick else 10, random_state=0)
-print(f"blink component stability {stab.stability[blink]:.2f}; "
-      f"{int(np.sum(stab.stability >= 0.8))} of 20 components >= 0.8")
+stab = component_stability(
+    FastICA(n_components=20, random_state=0, max_iter=500),
+    X_filt,
+    n_runs=4 if quick else 10,
+    random_state=0,
+)
+print(
+    f"blink component stability {stab.stability[blink]:.2f}; "
+    f"{int(np.sum(stab.stability >= 0.8))} of 20 components >= 0.8"
+)
 axes = plot_stability(stab, title="FastICA on EEG, 20 components")
 axes[0].figure.tight_layout()
 axes[0].figure.savefig(out / "eeg_component_stability.png", dpi=100)

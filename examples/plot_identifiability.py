@@ -36,21 +36,39 @@ n_samples = 2**11 if quick else 2**13
 
 # Short schedules: these small problems are solved in a few hundred steps.
 tcl_rows = run_tcl_experiment(
-    layers, [n_samples // 256], n_seeds=1, n_sources=3, segment_length=256,
-    estimator_params={"max_iter": 200 if quick else 400})
+    layers,
+    [n_samples // 256],
+    n_seeds=1,
+    n_sources=3,
+    segment_length=256,
+    estimator_params={"max_iter": 200 if quick else 400},
+)
 pcl_rows = run_pcl_experiment(
-    layers, n_seeds=1, n_sources=3, n_samples=n_samples,
-    estimator_params={"max_iter": 200 if quick else 500})
+    layers,
+    n_seeds=1,
+    n_sources=3,
+    n_samples=n_samples,
+    estimator_params={"max_iter": 200 if quick else 500},
+)
 # SlowVAE's default (8000 steps of 256 pairs, width 128) is for five sources and 2**15
 # samples; a smaller network with a larger learning rate does three sources in 800 steps.
 # On so short a schedule its result varies more from draw to draw, so it gets two seeds
 # (the plot shows their mean and range). ``baseline=False`` skips the beta-VAE comparison
 # of the full experiment.
 slowvae_rows = run_slowvae_experiment(
-    "vector", layers, n_seeds=1 if quick else 2, n_sources=3, n_samples=n_samples,
+    "vector",
+    layers,
+    n_seeds=1 if quick else 2,
+    n_sources=3,
+    n_samples=n_samples,
     baseline=False,
-    estimator_params={"max_iter": 200 if quick else 800, "batch_size": 128,
-                      "hidden_layer_sizes": (64, 64), "learning_rate": 1e-2})
+    estimator_params={
+        "max_iter": 200 if quick else 800,
+        "batch_size": 128,
+        "hidden_layer_sizes": (64, 64),
+        "learning_rate": 1e-2,
+    },
+)
 
 panels = [
     ("TCL: nonstationary sources", tcl_rows, "Pearson vs |s|"),
@@ -60,10 +78,11 @@ panels = [
 for title, rows, rule in panels:
     print(f"{title} (MCC rule: {rule}, optimal matching)")
     for r in summarize(rows, ["n_layers"]):
-        spread = (f" (seeds: {r['mcc_min']:.3f}-{r['mcc_max']:.3f})" if r["n_seeds"] > 1
-                  else "")
-        print(f"  {r['method']:<8} depth {r['n_layers']}: MCC {r['mcc_mean']:.3f}{spread}, "
-              f"{r['seconds']:.1f}s a fit")
+        spread = f" (seeds: {r['mcc_min']:.3f}-{r['mcc_max']:.3f})" if r["n_seeds"] > 1 else ""
+        print(
+            f"  {r['method']:<8} depth {r['n_layers']}: MCC {r['mcc_mean']:.3f}{spread}, "
+            f"{r['seconds']:.1f}s a fit"
+        )
 
 # %%
 # MCC against mixing depth

@@ -46,17 +46,21 @@ tcl.set_fit_request(segments=True, groups=True)
 tcl.set_score_request(segments=True, groups=True, sample_weight=True)
 pipe = make_pipeline(StandardScaler(), tcl)
 
-search = GridSearchCV(pipe, {"tcl__n_layers": [1, 2]}, cv=GroupKFold(n_splits=2),
-                      error_score="raise")
+search = GridSearchCV(
+    pipe, {"tcl__n_layers": [1, 2]}, cv=GroupKFold(n_splits=2), error_score="raise"
+)
 search.fit(X, segments=segments, groups=groups)
-for depth, acc in zip(search.cv_results_["param_tcl__n_layers"],
-                      search.cv_results_["mean_test_score"]):
+for depth, acc in zip(
+    search.cv_results_["param_tcl__n_layers"], search.cv_results_["mean_test_score"]
+):
     print(f"n_layers={depth}: held-out condition accuracy {acc:.3f}")
 print("chosen:", search.best_params_)
 
 fig, ax = plt.subplots(figsize=(4, 3))
-ax.bar([str(d) for d in search.cv_results_["param_tcl__n_layers"]],
-       search.cv_results_["mean_test_score"])
+ax.bar(
+    [str(d) for d in search.cv_results_["param_tcl__n_layers"]],
+    search.cv_results_["mean_test_score"],
+)
 ax.axhline(1 / n_conditions, color="k", ls="--", lw=0.8, label="chance")
 ax.set_xlabel("n_layers")
 ax.set_ylabel("held-out condition accuracy")

@@ -16,8 +16,18 @@ from ._fastica_function import fastica
 from ._training import TrainingDivergedError
 from ._version import __version__
 
-_LAZY_SUBMODULES = {"metrics", "datasets", "diagnostics", "experiments", "utils", "nn",
-                    "losses", "samplers", "plotting", "integrations"}
+_LAZY_SUBMODULES = {
+    "metrics",
+    "datasets",
+    "diagnostics",
+    "experiments",
+    "utils",
+    "nn",
+    "losses",
+    "samplers",
+    "plotting",
+    "integrations",
+}
 _LAZY_ATTRS = {
     "TCL": "._tcl",
     "PCL": "._pcl",

@@ -147,8 +147,11 @@ class FastICA(BaseICA):
         "random_state": ["random_state"],
         "backend": [StrOptions({"auto", "numpy", "torch"})],
         "device": [str, torch.device],
-        "subsample": [StrOptions({"auto"}), Interval(numbers.Integral, 2, None, closed="left"),
-                      None],
+        "subsample": [
+            StrOptions({"auto"}),
+            Interval(numbers.Integral, 2, None, closed="left"),
+            None,
+        ],
     }
 
     def __init__(
@@ -302,8 +305,11 @@ class FastICA(BaseICA):
         random_state = check_random_state(self.random_state)
         whiten = self.whiten
         if not whiten and self.n_components is not None:
-            warnings.warn("Ignoring n_components with whiten=False.", UserWarning,
-                          stacklevel=caller_stacklevel())
+            warnings.warn(
+                "Ignoring n_components with whiten=False.",
+                UserWarning,
+                stacklevel=caller_stacklevel(),
+            )
             n_components = n_features
         if n_features > n_samples and not whiten:
             # White data has an identity covariance, so at least as many rows as columns;
@@ -322,8 +328,12 @@ class FastICA(BaseICA):
                 f"X has more features ({n_features}) than samples ({n_samples}). FastICA "
                 "reads rows as samples (time points for temporal ICA); if X is channels x "
                 "times (as mne's get_data() returns), pass X.T."
-                + (f" Using n_components={min(n_components, n_samples - 1)}, the rank of "
-                   "the centred data." if cap else ""),
+                + (
+                    f" Using n_components={min(n_components, n_samples - 1)}, the rank of "
+                    "the centred data."
+                    if cap
+                    else ""
+                ),
                 UserWarning,
                 stacklevel=caller_stacklevel(),
             )
@@ -350,8 +360,14 @@ class FastICA(BaseICA):
             Z = torch.tensor(X, device=device) if backend == "torch" else X
             K = mean = spectrum = None
 
-        kwargs = dict(algorithm=self.algorithm, fun=self.fun, fun_args=self.fun_args,
-                      tol=self.tol, backend=backend, device=device)
+        kwargs = dict(
+            algorithm=self.algorithm,
+            fun=self.fun,
+            fun_args=self.fun_args,
+            tol=self.tol,
+            backend=backend,
+            device=device,
+        )
         sub_rows = self._subsample_rows(n_samples)
         if sub_rows is not None:
             # Generator.choice draws without a full permutation (0.1 s vs 0.5 s at 10M rows).
@@ -391,8 +407,9 @@ class FastICA(BaseICA):
             S_std[S_std == 0] = 1.0
             # Variance of the dropped directions, the noise model of score (as in PCA).
             if n_features > n_components:
-                self.noise_variance_ = float(np.sum(d[n_components:] ** 2) / n_samples
-                                             / (n_features - n_components))
+                self.noise_variance_ = float(
+                    np.sum(d[n_components:] ** 2) / n_samples / (n_features - n_components)
+                )
         if whiten == "unit-variance":
             components = components / S_std[:, None]
             # scikit-learn's convention: the unmixing returned by fastica includes the scale.
@@ -544,9 +561,7 @@ class FastICA(BaseICA):
             )
         std = getattr(self, "_source_std", None)
         if std is None:
-            raise ValueError(
-                "this FastICA was fitted by an nlica version without score; refit it."
-            )
+            raise ValueError("this FastICA was fitted by an nlica version without score; refit it.")
         X = self._validate_transform_data(X).astype(np.float64)
         C = self.components_.astype(np.float64)
         Xc = X - self.mean_.astype(np.float64) if self.whiten else X

@@ -5,10 +5,23 @@ from ._fastica import FastICA
 __all__ = ["fastica"]
 
 
-def fastica(X, n_components=None, *, algorithm="parallel", whiten="unit-variance",
-            fun="logcosh", fun_args=None, max_iter=200, tol=1e-4, w_init=None,
-            whiten_solver="eigh", random_state=None, return_X_mean=False,
-            compute_sources=True, return_n_iter=False):
+def fastica(
+    X,
+    n_components=None,
+    *,
+    algorithm="parallel",
+    whiten="unit-variance",
+    fun="logcosh",
+    fun_args=None,
+    max_iter=200,
+    tol=1e-4,
+    w_init=None,
+    whiten_solver="eigh",
+    random_state=None,
+    return_X_mean=False,
+    compute_sources=True,
+    return_n_iter=False,
+):
     """Perform FastICA: the functional twin of :func:`sklearn.decomposition.fastica`.
 
     Same parameters and return values as scikit-learn's function; it fits a
@@ -70,9 +83,17 @@ def fastica(X, n_components=None, *, algorithm="parallel", whiten="unit-variance
     ((3, 3), (3, 3), (2000, 3))
     """
     est = FastICA(
-        n_components=n_components, algorithm=algorithm, whiten=whiten, fun=fun,
-        fun_args=fun_args, max_iter=max_iter, tol=tol, w_init=w_init,
-        whiten_solver=whiten_solver, random_state=random_state, backend="numpy",
+        n_components=n_components,
+        algorithm=algorithm,
+        whiten=whiten,
+        fun=fun,
+        fun_args=fun_args,
+        max_iter=max_iter,
+        tol=tol,
+        w_init=w_init,
+        whiten_solver=whiten_solver,
+        random_state=random_state,
+        backend="numpy",
         device="cpu",
     )
     est._validate_params()

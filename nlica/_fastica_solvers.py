@@ -222,8 +222,12 @@ def _check_alpha(fun, fun_args):
     alpha = fun_args.get("alpha", 1.0)
     if callable(fun):
         return 1.0  # a user contrast receives fun_args as they are
-    if (isinstance(alpha, bool) or not isinstance(alpha, numbers.Real)
-            or not np.isfinite(alpha) or alpha <= 0):
+    if (
+        isinstance(alpha, bool)
+        or not isinstance(alpha, numbers.Real)
+        or not np.isfinite(alpha)
+        or alpha <= 0
+    ):
         # NaN here would turn every unmixing row into NaN a few iterations later.
         raise ValueError(
             "fun_args['alpha'] must be a finite number > 0 (scikit-learn's FastICA says alpha "
@@ -232,8 +236,19 @@ def _check_alpha(fun, fun_args):
     return float(alpha)
 
 
-def fastica_solver(Z, w_init, *, algorithm="parallel", fun="logcosh", fun_args=None,
-                   max_iter=200, tol=1e-4, backend="numpy", device="cpu", n_threads=None):
+def fastica_solver(
+    Z,
+    w_init,
+    *,
+    algorithm="parallel",
+    fun="logcosh",
+    fun_args=None,
+    max_iter=200,
+    tol=1e-4,
+    backend="numpy",
+    device="cpu",
+    n_threads=None,
+):
     """Run the FastICA fixed-point iteration on whitened data.
 
     Parameters
@@ -294,8 +309,10 @@ def fastica_solver(Z, w_init, *, algorithm="parallel", fun="logcosh", fun_args=N
         step = closer = _TorchPass(Z, _TORCH_FUNS[fun], alpha, torch.device(device))
     else:
         if n_threads is None:
-            n_threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
-                os.cpu_count() or 1
+            n_threads = (
+                len(os.sched_getaffinity(0))
+                if hasattr(os, "sched_getaffinity")
+                else (os.cpu_count() or 1)
             )
         step = closer = _NumpyPass(Z, _NP_FUNS[fun], alpha, n_threads)
     solve = _ica_par if algorithm == "parallel" else _ica_def

@@ -61,11 +61,13 @@ _FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 # The training parameters of every neural estimator, in the order of their __init__
 # signatures and docstrings (after the estimator's own parameters).
+# fmt: off
 TRAINING_PARAMETERS = (
     "max_iter", "batch_size", "learning_rate", "n_init", "n_iter_no_change", "tol",
     "preset", "device", "verbose", "callbacks", "random_state", "clip_grad_norm",
     "precision", "compile", "memory_budget",
 )
+# fmt: on
 
 _POSITIVE_INT = [Interval(numbers.Integral, 1, None, closed="left"), None]
 TRAINING_CONSTRAINTS = {
@@ -92,6 +94,7 @@ _CONFIG_FIELDS = ("optimizer", "momentum", "schedule", "step_gamma", "ema_decay"
 # The shared docstring fragment: (type line, description). ``{name}`` in a description is
 # replaced by the presets' values of that parameter; an estimator's ``_parameter_docs``
 # replaces the description of a parameter whose meaning it refines.
+# fmt: off
 _TRAINING_DOCS = {
     "max_iter": ("int, default=None", "Optimiser steps; ``None`` takes the preset's "
                  "({max_iter})."),
@@ -132,6 +135,7 @@ _TRAINING_DOCS = {
                       "example a :class:`numpy.memmap`) is not copied: each batch is read "
                       "from it, whitened and moved to the device. ``None``: always copy."),
 }
+# fmt: on
 
 # The line of a class docstring that the fragment replaces.
 _MARKER = re.compile(r"^( *)<training parameters>\n", re.MULTILINE)
@@ -148,8 +152,11 @@ def _preset_values(presets, name):
     values = {p.get(name) for p in presets.values()} - {None}
     if len(values) == 1 and len(presets) > 1:
         return _format_value(values.pop())
-    return ", ".join(f'{_format_value(p[name])} for ``"{k}"``'
-                     for k, p in presets.items() if p.get(name) is not None)
+    return ", ".join(
+        f'{_format_value(p[name])} for ``"{k}"``'
+        for k, p in presets.items()
+        if p.get(name) is not None
+    )
 
 
 def training_parameters_doc(presets, parameter_docs, indent=""):
@@ -175,8 +182,10 @@ def training_parameters_doc(presets, parameter_docs, indent=""):
     >>> print(doc.splitlines()[1].strip())
     Optimiser steps; ``None`` takes the preset's (10 for ``"fast"``).
     """
-    values = {name: _preset_values(presets, name)
-              for name in ("max_iter", "batch_size", "learning_rate", "n_init")}
+    values = {
+        name: _preset_values(presets, name)
+        for name in ("max_iter", "batch_size", "learning_rate", "n_init")
+    }
     lines = []
     for name in TRAINING_PARAMETERS:
         kind, text = _TRAINING_DOCS[name]
@@ -305,8 +314,9 @@ class BaseNeuralICA(BaseICA):
         doc = cls.__dict__.get("__doc__")
         match = _MARKER.search(doc or "")
         if match:
-            fragment = training_parameters_doc(cls._presets, cls._parameter_docs,
-                                               indent=match.group(1))
+            fragment = training_parameters_doc(
+                cls._presets, cls._parameter_docs, indent=match.group(1)
+            )
             cls.__doc__ = doc[: match.start()] + fragment + doc[match.end() :]
 
     # ------------------------------------------------------------ required hooks
@@ -479,8 +489,9 @@ class BaseNeuralICA(BaseICA):
             if Z is not None:
                 yield Z[start : start + CHUNK_ROWS].to(torch.float64)
                 continue
-            block = self._whitened_tensor(X[start : start + CHUNK_ROWS], self.device_,
-                                          dtype=torch.float64)
+            block = self._whitened_tensor(
+                X[start : start + CHUNK_ROWS], self.device_, dtype=torch.float64
+            )
             if not bool(torch.all(block.abs() <= _FLOAT32_MAX)):
                 # The float32-trained network has never seen anything near such values.
                 raise ValueError(
@@ -505,8 +516,11 @@ class BaseNeuralICA(BaseICA):
                 feats.append(h)
                 if head is not None:
                     heads.append(head(net, h))
-        H = (torch.cat(feats) if feats else
-             torch.empty((0, self.n_components_), dtype=torch.float64, device=self.device_))
+        H = (
+            torch.cat(feats)
+            if feats
+            else torch.empty((0, self.n_components_), dtype=torch.float64, device=self.device_)
+        )
         if head is None:
             return H
         return H, torch.cat(heads)
@@ -577,7 +591,11 @@ class BaseNeuralICA(BaseICA):
             generator.manual_seed(seed)
             batch_fn = self._prepare(Z, runs, generator, fit_params)
             history, n_iter = train(
-                module, self._loss, batch_fn, config, name=type(self).__name__,
+                module,
+                self._loss,
+                batch_fn,
+                config,
+                name=type(self).__name__,
                 **self._train_kwargs(module),
             )
             final = history[-1]["loss"]
@@ -635,17 +653,19 @@ class BaseNeuralICA(BaseICA):
         S = check_array_2d(S, name="S", dtype=[np.float64, np.float32], allow_1d=False)
         dtype = S.dtype
         if S.shape[1] != self.n_components_:
-            raise ValueError(
-                f"S must have shape (n_samples, {self.n_components_}); got {S.shape}."
-            )
+            raise ValueError(f"S must have shape (n_samples, {self.n_components_}); got {S.shape}.")
         out = []
         with torch.no_grad():
             for start in range(0, S.shape[0], CHUNK_ROWS):
-                z = torch.tensor(S[start : start + CHUNK_ROWS], dtype=torch.float32,
-                                 device=self.device_)
+                z = torch.tensor(
+                    S[start : start + CHUNK_ROWS], dtype=torch.float32, device=self.device_
+                )
                 out.append(self._decode(self.module_, z).cpu().numpy().astype(np.float64))
-        X = (check_finite_output(np.concatenate(out), "S") if out
-             else np.empty((0, self.n_features_in_)))
+        X = (
+            check_finite_output(np.concatenate(out), "S")
+            if out
+            else np.empty((0, self.n_features_in_))
+        )
         return self._unwhiten(X).astype(dtype)
 
     # ---------------------------------------------------------------- pickling

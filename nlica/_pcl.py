@@ -24,14 +24,29 @@ __all__ = ["PCL"]
 # Settings of each preset; ``None`` parameters of the estimator take these values.
 _PRESETS = {
     "fast": {
-        "max_iter": 8000, "batch_size": 1024, "learning_rate": 1e-2, "weight_decay": 0.0,
-        "n_init": None, "optimizer": "adam", "schedule": "cosine", "ema_decay": None,
-        "init": "xavier", "width": 4,
+        "max_iter": 8000,
+        "batch_size": 1024,
+        "learning_rate": 1e-2,
+        "weight_decay": 0.0,
+        "n_init": None,
+        "optimizer": "adam",
+        "schedule": "cosine",
+        "ema_decay": None,
+        "init": "xavier",
+        "width": 4,
     },
     "paper": {
-        "max_iter": 3_000_000, "batch_size": 512, "learning_rate": 0.1, "weight_decay": 1e-5,
-        "n_init": None, "optimizer": "sgd", "momentum": 0.9, "schedule": "step",
-        "ema_decay": 0.999, "init": "xavier", "width": 2,
+        "max_iter": 3_000_000,
+        "batch_size": 512,
+        "learning_rate": 0.1,
+        "weight_decay": 1e-5,
+        "n_init": None,
+        "optimizer": "sgd",
+        "momentum": 0.9,
+        "schedule": "step",
+        "ema_decay": 0.999,
+        "init": "xavier",
+        "width": 2,
     },
 }
 
@@ -144,29 +159,32 @@ class PCL(BaseNeuralICA):
     _presets = _PRESETS
     _parameter_docs = {
         "batch_size": "Real pairs per step (as many permuted pairs are added); ``None`` "
-                      "takes the preset's ({batch_size}). Capped at the number of pairs in "
-                      "``X``.",
+        "takes the preset's ({batch_size}). Capped at the number of pairs in "
+        "``X``.",
         "learning_rate": "Initial learning rate; ``None`` takes the preset's (1e-2 Adam "
-                         "for ``\"fast\"``, 0.1 SGD for ``\"paper\"``).",
+        'for ``"fast"``, 0.1 SGD for ``"paper"``).',
         "n_init": "Training runs from different initialisations; the one with the lowest "
-                  "final training loss is kept. ``None``: one run, restarted once (2 runs "
-                  "in all) only if two of the learned features correlate by more than 0.3 "
-                  "in absolute value -- the signature of a known local optimum where two "
-                  "features track the same source.",
-        "preset": "Both use Xavier-uniform initialisation. ``\"fast\"``: Adam with cosine "
-                  "decay, 8000 steps of 1024 + 1024 pairs, hidden layers 4 x "
-                  "``n_components`` wide (about 20 s for 5 sources on a CPU). "
-                  "``\"paper\"``: the authors' schedule -- SGD with momentum 0.9, learning "
-                  "rate 0.1 divided by 10 after each third of the 3e6 steps (of "
-                  "``max_iter``), weight decay 1e-5, 512 + 512 pairs and an exponential "
-                  "moving average of the weights (0.999); meant for a GPU.",
+        "final training loss is kept. ``None``: one run, restarted once (2 runs "
+        "in all) only if two of the learned features correlate by more than 0.3 "
+        "in absolute value -- the signature of a known local optimum where two "
+        "features track the same source.",
+        "preset": 'Both use Xavier-uniform initialisation. ``"fast"``: Adam with cosine '
+        "decay, 8000 steps of 1024 + 1024 pairs, hidden layers 4 x "
+        "``n_components`` wide (about 20 s for 5 sources on a CPU). "
+        '``"paper"``: the authors\' schedule -- SGD with momentum 0.9, learning '
+        "rate 0.1 divided by 10 after each third of the 3e6 steps (of "
+        "``max_iter``), weight decay 1e-5, 512 + 512 pairs and an exponential "
+        "moving average of the weights (0.999); meant for a GPU.",
     }
 
     _parameter_constraints = {
         "n_components": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "n_layers": [Interval(numbers.Integral, 1, None, closed="left")],
-        "hidden_layer_sizes": ["array-like", Interval(numbers.Integral, 1, None, closed="left"),
-                               None],
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(numbers.Integral, 1, None, closed="left"),
+            None,
+        ],
         "lag": [Interval(numbers.Integral, 1, None, closed="left")],
         "weight_decay": [Interval(numbers.Real, 0.0, None, closed="left"), None],
     }
@@ -256,8 +274,12 @@ class PCL(BaseNeuralICA):
         # (and another feature mixing two); their features are then strongly correlated,
         # while features of independent sources are not.
         with torch.no_grad():
-            h = torch.cat([module.features(Z[i : i + CHUNK_ROWS])
-                           for i in range(0, min(Z.shape[0], _RESTART_ROWS), CHUNK_ROWS)])
+            h = torch.cat(
+                [
+                    module.features(Z[i : i + CHUNK_ROWS])
+                    for i in range(0, min(Z.shape[0], _RESTART_ROWS), CHUNK_ROWS)
+                ]
+            )
         if h.shape[1] < 2 or h.shape[0] < 3:
             return False
         corr = torch.corrcoef(h.T.double()).abs().nan_to_num(0.0)
@@ -265,8 +287,9 @@ class PCL(BaseNeuralICA):
         return bool(corr.max() > _DEGENERATE_CORR)
 
     def _build_module(self, n_features, n_components):
-        return PCLNet(n_features, self._hidden_sizes(n_components), n_components,
-                      init=self._setting("init"))
+        return PCLNet(
+            n_features, self._hidden_sizes(n_components), n_components, init=self._setting("init")
+        )
 
     def _prepare(self, Z, runs, generator, fit_params):
         sampler = PairSampler(runs, self.lag, 1, generator)
@@ -303,8 +326,12 @@ class PCL(BaseNeuralICA):
         net = self._net64()
         # Features of the sampled pairs only: bounded memory on long (memmapped) recordings.
         self.discriminator_accuracy_ = _pair_accuracy(
-            net, lambda idx: self._encode(net, Z[idx].to(torch.float64)), runs, self.lag,
-            max_pairs=_FIT_SCORE_PAIRS)
+            net,
+            lambda idx: self._encode(net, Z[idx].to(torch.float64)),
+            runs,
+            self.lag,
+            max_pairs=_FIT_SCORE_PAIRS,
+        )
 
     def _encode(self, module, Z):
         return module.features(Z)
@@ -376,10 +403,14 @@ def _pair_accuracy(module, features, runs, lag, sample_weight=None, max_pairs=No
             sampler.batch_size = min(CHUNK_ROWS // 3, n_pairs - start)
             t, t_lag, t_neg = sampler.sample(negatives=True)
             h_t, h_lag, h_neg = features(torch.cat([t, t_lag, t_neg])).chunk(3)
-            right = ((module.logits(h_t, h_lag) > 0).double()
-                     + (module.logits(h_t, h_neg) < 0).double())
-            w = (torch.ones_like(right) if sample_weight is None
-                 else sample_weight[t].to(right.dtype))
+            right = (module.logits(h_t, h_lag) > 0).double() + (
+                module.logits(h_t, h_neg) < 0
+            ).double()
+            w = (
+                torch.ones_like(right)
+                if sample_weight is None
+                else sample_weight[t].to(right.dtype)
+            )
             correct += (w * right).sum() / 2
             total += w.sum()
     if float(total) == 0.0:

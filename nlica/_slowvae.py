@@ -25,10 +25,24 @@ from .utils.validation import check_groups, validate_X
 __all__ = ["SlowVAE"]
 
 _PRESETS = {
-    "fast": {"max_iter": 8000, "batch_size": 256, "learning_rate": 3e-3, "n_init": 1,
-             "weight_decay": 0.0, "optimizer": "adam", "schedule": "cosine"},
-    "paper": {"max_iter": 300_000, "batch_size": 32, "learning_rate": 1e-4, "n_init": 1,
-              "weight_decay": 0.0, "optimizer": "adam", "schedule": "constant"},
+    "fast": {
+        "max_iter": 8000,
+        "batch_size": 256,
+        "learning_rate": 3e-3,
+        "n_init": 1,
+        "weight_decay": 0.0,
+        "optimizer": "adam",
+        "schedule": "cosine",
+    },
+    "paper": {
+        "max_iter": 300_000,
+        "batch_size": 32,
+        "learning_rate": 1e-4,
+        "n_init": 1,
+        "weight_decay": 0.0,
+        "optimizer": "adam",
+        "schedule": "constant",
+    },
 }
 _DEFAULT_HIDDEN = (128, 128)
 # Pairs per chunk in score: two frames each, so 8 row chunks.
@@ -144,11 +158,10 @@ class SlowVAE(BaseNeuralICA):
     _presets = _PRESETS
     _parameter_docs = {
         "batch_size": "Pairs per step; ``None`` takes the preset's ({batch_size}).",
-        "learning_rate": "Adam learning rate; ``None`` takes the preset's "
-                         "({learning_rate}).",
-        "preset": "``\"fast\"``: Adam 3e-3, 256 pairs, 8000 steps, cosine decay (one to "
-                  "two minutes on two CPU cores for 5 features); ``\"paper\"``: Adam 1e-4, "
-                  "32 pairs, 3e5 steps, constant rate.",
+        "learning_rate": "Adam learning rate; ``None`` takes the preset's ({learning_rate}).",
+        "preset": '``"fast"``: Adam 3e-3, 256 pairs, 8000 steps, cosine decay (one to '
+        'two minutes on two CPU cores for 5 features); ``"paper"``: Adam 1e-4, '
+        "32 pairs, 3e5 steps, constant rate.",
     }
 
     _parameter_constraints = {
@@ -286,14 +299,25 @@ class SlowVAE(BaseNeuralICA):
             decoder = ConvDecoder(shape, n_components)
         else:
             hidden = self._hidden()
-            encoder = MLPEncoder(n_features, hidden, n_components, self.activation,
-                                 full_covariance=self.posterior == "full")
+            encoder = MLPEncoder(
+                n_features,
+                hidden,
+                n_components,
+                self.activation,
+                full_covariance=self.posterior == "full",
+            )
             decoder = MLPDecoder(n_components, hidden, n_features, self.activation)
         bound = self._log_scale_bound()
         init = 0.0 if bound is None else min(0.0, bound)
-        return SlowVAEModule(encoder, decoder, n_features, likelihood=likelihood,
-                             rate_prior=self.rate_prior, learn_rate=self.learn_rate,
-                             init_log_scale=init)
+        return SlowVAEModule(
+            encoder,
+            decoder,
+            n_features,
+            likelihood=likelihood,
+            rate_prior=self.rate_prior,
+            learn_rate=self.learn_rate,
+            init_log_scale=init,
+        )
 
     def _check_fit_params(self, X, runs, n_components, fit_params):
         self._hidden()  # validates hidden_layer_sizes before training
@@ -315,8 +339,7 @@ class SlowVAE(BaseNeuralICA):
 
         def batch_fn():
             t, t_prev, _ = sampler.sample()
-            eps = torch.randn((2 * t.shape[0], n_latents), generator=generator,
-                              device=device)
+            eps = torch.randn((2 * t.shape[0], n_latents), generator=generator, device=device)
             weight = 1.0
             if warmup:
                 # A tensor, not a float: a compiled step would recompile for each value.
@@ -346,8 +369,9 @@ class SlowVAE(BaseNeuralICA):
         rate = torch.exp(module.log_rate)
         if self.symmetric:
             kl_normal = 0.5 * (normal_kl(mu0, lv0, mv0) + normal_kl(mu1, lv1, mv1)).sum(1)
-            kl_laplace = 0.5 * (laplace_kl(mu1, lv1, mu0, rate, mv1)
-                                + laplace_kl(mu0, lv0, mu1, rate, mv0)).sum(1)
+            kl_laplace = 0.5 * (
+                laplace_kl(mu1, lv1, mu0, rate, mv1) + laplace_kl(mu0, lv0, mu1, rate, mv0)
+            ).sum(1)
         else:
             kl_normal = normal_kl(mu0, lv0, mv0).sum(1)
             kl_laplace = laplace_kl(mu1, lv1, mu0, rate, mv1).sum(1)
@@ -403,8 +427,9 @@ class SlowVAE(BaseNeuralICA):
                 idx = t[start : start + _SCORE_PAIRS]
                 x_cur = self._whitened_tensor(X[idx], self.device_)
                 x_prev = self._whitened_tensor(X[idx - 1], self.device_)
-                eps = torch.randn((2 * idx.shape[0], self.n_components_), generator=gen,
-                                  device=self.device_)
+                eps = torch.randn(
+                    (2 * idx.shape[0], self.n_components_), generator=gen, device=self.device_
+                )
                 recon, kl_n, kl_l = self._terms(self.module_, x_prev, x_cur, eps)
                 loss = recon + self.beta * kl_n + self.gamma * kl_l
                 out.append(-loss.cpu().numpy().astype(np.float64))

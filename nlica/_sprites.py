@@ -59,13 +59,16 @@ def _steps(rng, transitions, size):
     px = _NATURAL_SPEEDUP / 64.0
     out = np.empty(size)
     # columns: scale, orientation, x, y
-    out[:, 0] = stats.gennorm.rvs(_GENNORM_BETA["area"], scale=_GENNORM_SCALE_PX["x"] * px,
-                                  size=n, random_state=rng)
+    out[:, 0] = stats.gennorm.rvs(
+        _GENNORM_BETA["area"], scale=_GENNORM_SCALE_PX["x"] * px, size=n, random_state=rng
+    )
     out[:, 1] = rng.laplace(0.0, _LAPLACE_SCALE, size=n)
-    out[:, 2] = stats.gennorm.rvs(_GENNORM_BETA["x"], scale=_GENNORM_SCALE_PX["x"] * px,
-                                  size=n, random_state=rng)
-    out[:, 3] = stats.gennorm.rvs(_GENNORM_BETA["y"], scale=_GENNORM_SCALE_PX["y"] * px,
-                                  size=n, random_state=rng)
+    out[:, 2] = stats.gennorm.rvs(
+        _GENNORM_BETA["x"], scale=_GENNORM_SCALE_PX["x"] * px, size=n, random_state=rng
+    )
+    out[:, 3] = stats.gennorm.rvs(
+        _GENNORM_BETA["y"], scale=_GENNORM_SCALE_PX["y"] * px, size=n, random_state=rng
+    )
     return out
 
 
@@ -166,20 +169,20 @@ def make_sprite_sequences(
         ) from None
     unknown = [s for s in shapes if s not in SPRITE_SHAPES]
     if not shapes or unknown:
-        raise ValueError(
-            f"shapes must be a non-empty subset of {SPRITE_SHAPES}; got {shapes!r}."
-        )
-    for name, value, low in (("n_samples", n_samples, 1), ("image_size", image_size, 8),
-                             ("n_groups", n_groups, 1)):
+        raise ValueError(f"shapes must be a non-empty subset of {SPRITE_SHAPES}; got {shapes!r}.")
+    for name, value, low in (
+        ("n_samples", n_samples, 1),
+        ("image_size", image_size, 8),
+        ("n_groups", n_groups, 1),
+    ):
         if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
             raise ValueError(f"{name} must be an integer >= {low}; got {value!r}.")
     if n_samples < n_groups:
-        raise ValueError(
-            f"n_samples ({n_samples}) must be at least n_groups ({n_groups})."
-        )
+        raise ValueError(f"n_samples ({n_samples}) must be at least n_groups ({n_groups}).")
     rng = check_random_state(random_state)
-    groups = np.repeat(np.arange(n_groups), np.diff(
-        np.linspace(0, n_samples, n_groups + 1).round().astype(int)))
+    groups = np.repeat(
+        np.arange(n_groups), np.diff(np.linspace(0, n_samples, n_groups + 1).round().astype(int))
+    )
     starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
 
     shape_codes = np.array([SPRITE_SHAPES.index(s) for s in shapes])
@@ -199,8 +202,7 @@ def make_sprite_sequences(
     chunk = max(1, 2**19 // (image_size * image_size))
     for a in range(0, n_samples, chunk):
         b = min(n_samples, a + chunk)
-        X[a:b] = _render(shape_idx[a:b], scale[a:b], theta[a:b], u[a:b, 2], u[a:b, 3],
-                         image_size)
+        X[a:b] = _render(shape_idx[a:b], scale[a:b], theta[a:b], u[a:b, 2], u[a:b, 3], image_size)
     factors = np.column_stack([shape_idx.astype(np.float64), scale, theta, u[:, 2], u[:, 3]])
     descr = (
         f"{n_samples} binary {image_size}x{image_size} sprite frames in {n_groups} "
@@ -208,6 +210,12 @@ def make_sprite_sequences(
         "transitions (Klindt et al. 2021 style). Score SlowVAE against target (the four "
         "continuous factors) with Spearman MCC."
     )
-    return Bunch(X=X, factors=factors, target=factors[:, 1:], groups=groups,
-                 factor_names=list(SPRITE_FACTOR_NAMES),
-                 image_shape=(1, image_size, image_size), DESCR=descr)
+    return Bunch(
+        X=X,
+        factors=factors,
+        target=factors[:, 1:],
+        groups=groups,
+        factor_names=list(SPRITE_FACTOR_NAMES),
+        image_shape=(1, image_size, image_size),
+        DESCR=descr,
+    )

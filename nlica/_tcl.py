@@ -169,31 +169,33 @@ class TCL(BaseNeuralICA):
     _presets = _PRESETS
     _parameter_docs = {
         "batch_size": "Samples per step, drawn uniformly with replacement; ``None`` takes "
-                      "the preset's ({batch_size}), capped at the number of samples.",
+        "the preset's ({batch_size}), capped at the number of samples.",
         "n_iter_no_change": "Stop when the training loss, read every 100 steps, has not "
-                            "improved by ``tol`` for this many reads (a "
-                            "``ConvergenceWarning`` if ``max_iter`` comes first). ``None`` "
-                            "trains for ``max_iter`` steps, the default: the cosine "
-                            "schedule ends there.",
-        "preset": "``\"fast\"``: Adam with cosine decay of the learning rate, wide hidden "
-                  "layers and logits scaled by 10 (the classifier weights grow as one over "
-                  "a segment's source scale; the factor lets Adam reach them in the "
-                  "budget); tens of seconds on a CPU. ``\"paper\"``: the authors' schedule "
-                  "-- SGD with momentum 0.9, 7e4 steps of the classifier alone, then all "
-                  "parameters, the rate divided by 10 at step 5.7e5 of 7.7e5, an "
-                  "exponential moving average (0.999) of the weights, He-normal "
-                  "initialisation and ``[2n] * (n_layers - 1)`` hidden units. A smaller "
-                  "``max_iter`` shrinks that schedule proportionally.",
+        "improved by ``tol`` for this many reads (a "
+        "``ConvergenceWarning`` if ``max_iter`` comes first). ``None`` "
+        "trains for ``max_iter`` steps, the default: the cosine "
+        "schedule ends there.",
+        "preset": '``"fast"``: Adam with cosine decay of the learning rate, wide hidden '
+        "layers and logits scaled by 10 (the classifier weights grow as one over "
+        "a segment's source scale; the factor lets Adam reach them in the "
+        'budget); tens of seconds on a CPU. ``"paper"``: the authors\' schedule '
+        "-- SGD with momentum 0.9, 7e4 steps of the classifier alone, then all "
+        "parameters, the rate divided by 10 at step 5.7e5 of 7.7e5, an "
+        "exponential moving average (0.999) of the weights, He-normal "
+        "initialisation and ``[2n] * (n_layers - 1)`` hidden units. A smaller "
+        "``max_iter`` shrinks that schedule proportionally.",
         "random_state": "Seeds the weights, the batches and the linear ICA. Same seed, "
-                        "same CPU result; the global torch RNG is left untouched.",
+        "same CPU result; the global torch RNG is left untouched.",
     }
 
     _parameter_constraints = {
         "n_components": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "n_layers": [Interval(numbers.Integral, 1, None, closed="left")],
         "hidden_layer_sizes": ["array-like", None],
-        "segment_length": [Interval(numbers.Integral, 1, None, closed="left"),
-                           StrOptions({"auto"})],
+        "segment_length": [
+            Interval(numbers.Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
         "weight_decay": [Interval(numbers.Real, 0.0, None, closed="left"), None],
         "ica_max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
     }
@@ -334,8 +336,13 @@ class TCL(BaseNeuralICA):
         self.segment_classes_ = classes
 
     def _build_module(self, n_features, n_components):
-        return TCLNet(n_features, self._hidden_sizes(n_components), n_components,
-                      self.n_segments_, logit_scale=self._setting("logit_scale"))
+        return TCLNet(
+            n_features,
+            self._hidden_sizes(n_components),
+            n_components,
+            self.n_segments_,
+            logit_scale=self._setting("logit_scale"),
+        )
 
     def _prepare(self, Z, runs, generator, fit_params):
         labels = torch.as_tensor(fit_params["codes"], device=Z.device)
@@ -358,8 +365,10 @@ class TCL(BaseNeuralICA):
     def _schedule(self, max_iter):
         if self.preset != "paper":
             return {}
-        return {"milestones": (int(round(_PAPER_MILESTONE * max_iter)),),
-                "frozen_steps": int(round(_PAPER_FROZEN * max_iter))}
+        return {
+            "milestones": (int(round(_PAPER_MILESTONE * max_iter)),),
+            "frozen_steps": int(round(_PAPER_FROZEN * max_iter)),
+        }
 
     def _train_kwargs(self, module):
         weights = [m.weight for m in module.modules() if isinstance(m, nn.Linear)]
@@ -383,10 +392,13 @@ class TCL(BaseNeuralICA):
         H, predicted = self._predict_segments(Z=Z)
         self.classifier_accuracy_ = float(np.mean(predicted == fit_params["codes"]))
         # A seed for the ICA from the same stream as the network seeds, after them.
-        seed = check_random_state(self.random_state).randint(
-            0, 2**31 - 1, size=self._n_init() + 1)[-1]
+        seed = check_random_state(self.random_state).randint(0, 2**31 - 1, size=self._n_init() + 1)[
+            -1
+        ]
         self.ica_ = FastICA(
-            whiten="unit-variance", max_iter=self.ica_max_iter, random_state=int(seed),
+            whiten="unit-variance",
+            max_iter=self.ica_max_iter,
+            random_state=int(seed),
             backend="numpy",
         ).fit(H)
 
@@ -502,5 +514,7 @@ class TCL(BaseNeuralICA):
                 "the k-th training segment only if X is the training data. Score "
                 "held-out samples from within the training segments, passing their "
                 "segments labels.",
-                UserWarning, stacklevel=2)
+                UserWarning,
+                stacklevel=2,
+            )
         return accuracy

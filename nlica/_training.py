@@ -157,8 +157,7 @@ def _progress(config, desc):
     return tqdm(total=config.max_iter, desc=desc, leave=False)
 
 
-def train(module, loss_fn, batch_fn, config, *, decay_params=None, head_params=None,
-          name="model"):
+def train(module, loss_fn, batch_fn, config, *, decay_params=None, head_params=None, name="model"):
     """Optimise ``module`` on batches from ``batch_fn`` under ``config``.
 
     Parameters
@@ -206,8 +205,7 @@ def train(module, loss_fn, batch_fn, config, *, decay_params=None, head_params=N
     params = [p for p in module.parameters() if p.requires_grad]
     decay_ids = {id(p) for p in (params if decay_params is None else decay_params)}
     groups = [
-        {"params": [p for p in params if id(p) in decay_ids],
-         "weight_decay": config.weight_decay},
+        {"params": [p for p in params if id(p) in decay_ids], "weight_decay": config.weight_decay},
         {"params": [p for p in params if id(p) not in decay_ids], "weight_decay": 0.0},
     ]
     groups = [g for g in groups if g["params"]]
@@ -269,9 +267,12 @@ def train(module, loss_fn, batch_fn, config, *, decay_params=None, head_params=N
                     f"{step + 1}: the loss is {mean_loss}. Lower learning_rate (now "
                     f"{config.learning_rate:g}) or standardise X."
                 )
-            record = {"step": step + 1, "loss": mean_loss,
-                      "lr": config.learning_rate * factor,
-                      "time": time.perf_counter() - start_time}
+            record = {
+                "step": step + 1,
+                "loss": mean_loss,
+                "lr": config.learning_rate * factor,
+                "time": time.perf_counter() - start_time,
+            }
             for k, v in running_metrics.items():
                 record[k] = float(v) / n_in_interval
             history.append(record)
@@ -282,11 +283,16 @@ def train(module, loss_fn, batch_fn, config, *, decay_params=None, head_params=N
                 bar.update(record["step"] - bar.n)
                 bar.set_postfix(loss=f"{mean_loss:.4f}")
             elif config.verbose:
-                extra = " ".join(f"{k}={v:.4f}" for k, v in record.items()
-                                 if k not in ("step", "loss", "lr", "time"))
-                print(f"[{name}] step {record['step']}/{config.max_iter} "
-                      f"loss={mean_loss:.4f} {extra} ({record['time']:.1f}s)",
-                      file=sys.stderr)
+                extra = " ".join(
+                    f"{k}={v:.4f}"
+                    for k, v in record.items()
+                    if k not in ("step", "loss", "lr", "time")
+                )
+                print(
+                    f"[{name}] step {record['step']}/{config.max_iter} "
+                    f"loss={mean_loss:.4f} {extra} ({record['time']:.1f}s)",
+                    file=sys.stderr,
+                )
             if any(cb(record) for cb in config.callbacks):
                 break
             if config.n_iter_no_change is not None:

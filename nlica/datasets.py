@@ -72,8 +72,7 @@ def _check_int(value, name, min_value):
 def _check_real(value, name):
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
         raise ValueError(
-            f"{name} must be a finite real number; got {value!r} (of type "
-            f"{type(value).__name__})."
+            f"{name} must be a finite real number; got {value!r} (of type {type(value).__name__})."
         )
     return float(value)
 
@@ -212,8 +211,7 @@ def make_ar_sources(
     rho = _check_real(rho, "rho")
     if not -1.0 < rho < 1.0:
         raise ValueError(
-            f"rho must lie strictly between -1 and 1 for a stationary AR(1) process; got "
-            f"{rho!r}."
+            f"rho must lie strictly between -1 and 1 for a stationary AR(1) process; got {rho!r}."
         )
     _check_option(innovations, "innovations", {"laplace", "gaussian"})
     rng = _rng(random_state)
@@ -991,8 +989,7 @@ def load_eeglab_sample():
     from scipy.io import loadmat
 
     folder = _DATA_DIR / "eeglab_sample"
-    header = loadmat(folder / "eeglab_data.set", squeeze_me=True,
-                     struct_as_record=False)["EEG"]
+    header = loadmat(folder / "eeglab_data.set", squeeze_me=True, struct_as_record=False)["EEG"]
     n_channels, n_samples = int(header.nbchan), int(header.pnts)
     # The .fdt file is float32, channels x samples in column-major order.
     raw = np.fromfile(folder / "eeglab_data.fdt", dtype="<f4")
@@ -1030,8 +1027,9 @@ def _read_locs(path, head_radius=0.095):
             continue
         theta, radius, name = np.deg2rad(float(fields[1])), float(fields[2]), fields[3]
         down = np.pi * radius  # angle from the vertex
-        pos[name] = head_radius * np.array([np.sin(down) * np.sin(theta),
-                                            np.sin(down) * np.cos(theta), np.cos(down)])
+        pos[name] = head_radius * np.array(
+            [np.sin(down) * np.sin(theta), np.sin(down) * np.cos(theta), np.cos(down)]
+        )
     return pos
 
 

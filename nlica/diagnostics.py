@@ -140,12 +140,17 @@ def _test_fastica(X, runs, lag, n_permutations, rng):
 
     Z = _whiten(X, max_dims=X.shape[1])
     if Z.shape[1] < 2:
-        return dict(statistic=float("nan"), p_value=0.0, strength=float("inf"),
-                    note="one direction only: nothing to rotate")
+        return dict(
+            statistic=float("nan"),
+            p_value=0.0,
+            strength=float("inf"),
+            note="one direction only: nothing to rotate",
+        )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        S = FastICA(whiten="unit-variance", max_iter=400, tol=1e-5,
-                    random_state=rng.randint(2**31 - 1)).fit_transform(Z)
+        S = FastICA(
+            whiten="unit-variance", max_iter=400, tol=1e-5, random_state=rng.randint(2**31 - 1)
+        ).fit_transform(Z)
     J = _negentropy(S)
     pair = S[:, np.argsort(J)[:2]]
     observed = _max_projection_negentropy(pair)
@@ -153,9 +158,12 @@ def _test_fastica(X, runs, lag, n_permutations, rng):
     for b in range(n_permutations):
         G = np.column_stack([_gaussian_surrogate(pair[:, j], rng) for j in range(2)])
         null[b] = _max_projection_negentropy(G)
-    return dict(statistic=observed, p_value=_perm_p(observed, null),
-                strength=_z(observed, null),
-                note="non-Gaussianity left in the two least non-Gaussian components")
+    return dict(
+        statistic=observed,
+        p_value=_perm_p(observed, null),
+        strength=_z(observed, null),
+        note="non-Gaussianity left in the two least non-Gaussian components",
+    )
 
 
 def _segment_features(X):
@@ -214,9 +222,12 @@ def _test_tcl(X, codes, runs):
         var += 2 * (1 - ell / (lags + 1)) * np.dot(ec[ell:], ec[:-ell]) / k
     se = float(np.sqrt(max(var, 0.0) / k))
     tstat = float(e.mean() / se) if se > 0 else 0.0
-    return dict(statistic=float(e.mean()), p_value=float(stats.t.sf(tstat, df=k - 1)),
-                strength=tstat,
-                note=f"within- minus across-segment agreement over {k} boundaries")
+    return dict(
+        statistic=float(e.mean()),
+        p_value=float(stats.t.sf(tstat, df=k - 1)),
+        strength=tstat,
+        note=f"within- minus across-segment agreement over {k} boundaries",
+    )
 
 
 def _lag_features(X):
@@ -259,10 +270,13 @@ def _test_pcl(X, runs, lag, n_permutations, rng):
         return float(np.mean(np.sum((G[t_loc] @ W) * G[t_loc - lag], axis=1)))
 
     observed = score(test)
-    null = np.array([score(test[rng.permutation(test.shape[0])])
-                     for _ in range(n_permutations)])
-    return dict(statistic=observed, p_value=_perm_p(observed, null),
-                strength=_z(observed, null), note="held-out real-vs-shuffled pair score")
+    null = np.array([score(test[rng.permutation(test.shape[0])]) for _ in range(n_permutations)])
+    return dict(
+        statistic=observed,
+        p_value=_perm_p(observed, null),
+        strength=_z(observed, null),
+        note="held-out real-vs-shuffled pair score",
+    )
 
 
 def _kurtosis_ratio(Y, t_pair, lag):
@@ -330,10 +344,14 @@ def _test_slowvae(X, runs, lag, n_permutations, rng):
     se = float(np.sqrt((m - 1) / m * np.sum((loo - loo.mean()) ** 2)))
     z_sparse = (ratio - 1.0 - _SLOW_MARGIN) / se if se > 0 else 0.0
     p_sparse = float(stats.t.sf(z_sparse, df=m - 1))
-    return dict(statistic=ratio, p_value=max(p_slow, p_sparse),
-                strength=float(min(z_slow, z_sparse)),
-                note=f"increment kurtosis ratio (slow p={p_slow:.3g}, sparse p={p_sparse:.3g})",
-                p_slow=p_slow, p_sparse=p_sparse)
+    return dict(
+        statistic=ratio,
+        p_value=max(p_slow, p_sparse),
+        strength=float(min(z_slow, z_sparse)),
+        note=f"increment kurtosis ratio (slow p={p_slow:.3g}, sparse p={p_sparse:.3g})",
+        p_slow=p_slow,
+        p_sparse=p_sparse,
+    )
 
 
 # ------------------------------------------------------------------------------------------
@@ -410,8 +428,15 @@ class AssumptionReport:
     def __str__(self):
         rows = [("method", "assumption", "p-value", "holds", "strength")]
         for m in self.holds:
-            rows.append((m, _ASSUMPTIONS.get(m, ""), f"{self.p_values[m]:.3g}",
-                         "yes" if self.holds[m] else "no", f"{self.strength[m]:.1f}"))
+            rows.append(
+                (
+                    m,
+                    _ASSUMPTIONS.get(m, ""),
+                    f"{self.p_values[m]:.3g}",
+                    "yes" if self.holds[m] else "no",
+                    f"{self.strength[m]:.1f}",
+                )
+            )
         widths = [max(len(r[i]) for r in rows) for i in range(5)]
         lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
         lines.insert(1, "  ".join("-" * w for w in widths))
@@ -426,8 +451,17 @@ def _check_int(value, name, low):
     return int(value)
 
 
-def check_assumptions(X, *, segments=None, groups=None, lag=1, methods=_METHODS,
-                      n_permutations=199, alpha=0.05, random_state=None):
+def check_assumptions(
+    X,
+    *,
+    segments=None,
+    groups=None,
+    lag=1,
+    methods=_METHODS,
+    n_permutations=199,
+    alpha=0.05,
+    random_state=None,
+):
     """Test, on the data alone, the assumption behind each estimator's identifiability.
 
     Each method gets a one-sided test whose null hypothesis is that its assumption fails;
@@ -673,8 +707,9 @@ def _abs_corr(S, method):
     return np.abs(S.T @ S / S.shape[0])
 
 
-def component_stability(estimator, X, *, n_runs=10, resample="bootstrap", n_jobs=None,
-                        random_state=None, **fit_params):
+def component_stability(
+    estimator, X, *, n_runs=10, resample="bootstrap", n_jobs=None, random_state=None, **fit_params
+):
     """Score how reproducible each component is, without ground truth (ICASSO-style).
 
     The estimator is fitted on all of ``X`` and ``n_runs`` more times, on block-bootstrap
@@ -738,9 +773,7 @@ def component_stability(estimator, X, *, n_runs=10, resample="bootstrap", n_jobs
     n = X.shape[0]
     n_runs = _check_int(n_runs, "n_runs", 2)
     if resample not in ("bootstrap", "seed", "split"):
-        raise ValueError(
-            f"resample must be 'bootstrap', 'seed' or 'split'; got {resample!r}."
-        )
+        raise ValueError(f"resample must be 'bootstrap', 'seed' or 'split'; got {resample!r}.")
     if resample == "split" and n_runs % 2:
         raise ValueError(
             f"resample='split' fits pairs of halves: n_runs must be even; got {n_runs}."
@@ -788,8 +821,10 @@ def component_stability(estimator, X, *, n_runs=10, resample="bootstrap", n_jobs
             rows, block = _take_blocks(starts, stops, halves[r])
         else:
             rows, block = _take_blocks(starts, stops, _draw_blocks(starts, stops, n, rng))
-        params = {k: (np.asarray(v)[rows] if k in ("segments", "groups") and v is not None
-                      else v) for k, v in fit_params.items()}
+        params = {
+            k: (np.asarray(v)[rows] if k in ("segments", "groups") and v is not None else v)
+            for k, v in fit_params.items()
+        }
         if _accepts(estimator, "groups"):
             params["groups"] = block  # no pair across two drawn blocks
         if codes is not None and _accepts(estimator, "segments"):
@@ -809,7 +844,7 @@ def component_stability(estimator, X, *, n_runs=10, resample="bootstrap", n_jobs
     labels = np.empty((n_runs + 1) * k, dtype=np.int64)
     labels[:k] = np.arange(k)
     for r in range(1, n_runs + 1):
-        block = C[:k, r * k:(r + 1) * k]
+        block = C[:k, r * k : (r + 1) * k]
         ref, col = linear_sum_assignment(-block)
         labels[r * k + col] = ref
     # Which pairs of runs are compared: all of them, or for "split" only the two fits on
@@ -839,10 +874,20 @@ def component_stability(estimator, X, *, n_runs=10, resample="bootstrap", n_jobs
     consensus = np.empty((n, k))
     for j in range(k):
         run, col = divmod(int(centre[j]), k)
-        S = full[:, col] if run == 0 else np.asarray(fitted[run].transform(X),
-                                                      dtype=np.float64)[:, col]
+        S = (
+            full[:, col]
+            if run == 0
+            else np.asarray(fitted[run].transform(X), dtype=np.float64)[:, col]
+        )
         sign = np.sign(np.corrcoef(S, full[:, j])[0, 1]) or 1.0
         consensus[:, j] = sign * S
-    return StabilityResult(stability=stability, similarity=C, labels=labels,
-                           estimator=fitted[0], consensus=consensus, n_runs=n_runs,
-                           resample=resample, method=method)
+    return StabilityResult(
+        stability=stability,
+        similarity=C,
+        labels=labels,
+        estimator=fitted[0],
+        consensus=consensus,
+        n_runs=n_runs,
+        resample=resample,
+        method=method,
+    )

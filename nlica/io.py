@@ -85,8 +85,10 @@ _ESTIMATORS = {"FastICA": "._fastica", "TCL": "._tcl", "PCL": "._pcl", "SlowVAE"
 
 def _registry():
     """Return ``{name: class}`` of the estimators a checkpoint may hold."""
-    return {name: getattr(importlib.import_module(module, __package__), name)
-            for name, module in _ESTIMATORS.items()}
+    return {
+        name: getattr(importlib.import_module(module, __package__), name)
+        for name, module in _ESTIMATORS.items()
+    }
 
 
 def _is_estimator(value):
@@ -106,8 +108,10 @@ def _encode(value, where):
         if value.dtype.kind in "biuf":
             return {"__ndarray__": torch.tensor(value), "dtype": str(value.dtype)}
         if value.dtype.kind in "OUS":
-            return {"__strarray__": [str(v) for v in value.ravel().tolist()],
-                    "shape": list(value.shape)}
+            return {
+                "__strarray__": [str(v) for v in value.ravel().tolist()],
+                "shape": list(value.shape),
+            }
         raise ValueError(f"cannot save {where}: arrays of dtype {value.dtype} are not supported.")
     if isinstance(value, torch.device):
         return {"__device__": str(value)}
@@ -272,8 +276,11 @@ def save(estimator, path):
     ckpt = {
         "format": _FORMAT,
         "format_version": _FORMAT_VERSION,
-        "versions": {"nlica": __version__, "torch": str(torch.__version__),
-                     "sklearn": sklearn.__version__},
+        "versions": {
+            "nlica": __version__,
+            "torch": str(torch.__version__),
+            "sklearn": sklearn.__version__,
+        },
         "estimator": _to_checkpoint(estimator),
     }
     where = _describe(path)
@@ -386,8 +393,11 @@ def load(path):
             f"{where} is a damaged nlica checkpoint: its versions entry should be a dict of "
             f"library versions; got {type(stored).__name__}."
         )
-    current = {"nlica": __version__, "torch": str(torch.__version__),
-               "sklearn": sklearn.__version__}
+    current = {
+        "nlica": __version__,
+        "torch": str(torch.__version__),
+        "sklearn": sklearn.__version__,
+    }
     differ = {k: (stored.get(k), v) for k, v in current.items() if stored.get(k) != v}
     if differ:
         detail = ", ".join(f"{k} {a} -> {b}" for k, (a, b) in differ.items())

@@ -72,8 +72,7 @@ def pcl_logits(h_t, h_lag, w1, w2, b, a, m):
     ...            torch.tensor(1.)).tolist()
     [1.0, 1.0]
     """
-    return (-(w1 * h_t + w2 * h_lag + b).abs().sum(dim=1)
-            + (a * h_t.pow(2)).sum(dim=1) + m)
+    return -(w1 * h_t + w2 * h_lag + b).abs().sum(dim=1) + (a * h_t.pow(2)).sum(dim=1) + m
 
 
 def pcl_loss(logits_pos, logits_neg):
@@ -222,8 +221,9 @@ def laplace_kl(mu, logvar, loc, rate, marginal_var=None):
     rate = torch.as_tensor(rate, dtype=mu.dtype, device=mu.device)
     sigma = torch.exp(0.5 * logvar) if marginal_var is None else torch.sqrt(marginal_var)
     d = mu - loc
-    folded_mean = (sigma * math.sqrt(2.0 / math.pi) * torch.exp(-0.5 * (d / sigma).pow(2))
-                   + d * (2.0 * torch.special.ndtr(d / sigma) - 1.0))
+    folded_mean = sigma * math.sqrt(2.0 / math.pi) * torch.exp(-0.5 * (d / sigma).pow(2)) + d * (
+        2.0 * torch.special.ndtr(d / sigma) - 1.0
+    )
     cross_entropy = -torch.log(rate / 2.0) + rate * folded_mean
     entropy = 0.5 * (logvar + _LOG_2PI + 1.0)
     return cross_entropy - entropy

@@ -21,9 +21,7 @@ def _plt():
         matplotlib.use("Agg", force=False)
         import matplotlib.pyplot as plt
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "nlica.plotting needs matplotlib: pip install 'nlica[plot]'."
-        ) from exc
+        raise ImportError("nlica.plotting needs matplotlib: pip install 'nlica[plot]'.") from exc
     return plt
 
 
@@ -217,9 +215,12 @@ def plot_components(mixing, ch_names, components=None, *, axes=None, sort=False)
             f"{n_components - 1}); got {bad}."
         )
     if axes is None:
-        _, axes = plt.subplots(len(components), 1, figsize=(max(6, 0.25 * len(ch_names)),
-                                                            1.6 * len(components) + 0.6),
-                               squeeze=False)
+        _, axes = plt.subplots(
+            len(components),
+            1,
+            figsize=(max(6, 0.25 * len(ch_names)), 1.6 * len(components) + 0.6),
+            squeeze=False,
+        )
         axes = axes[:, 0]
     for ax, c in zip(axes, components):
         w = mixing[:, c]
@@ -280,8 +281,13 @@ def plot_stability(result, *, threshold=0.8, axes=None, title=None):
     axes[0].set_ylabel("stability")
     axes[0].set_title(title or f"{result.n_runs} runs ({result.resample})")
     order = np.argsort(result.labels, kind="stable")
-    im = axes[1].imshow(result.similarity[np.ix_(order, order)], vmin=0, vmax=1,
-                        cmap="viridis", interpolation="nearest")
+    im = axes[1].imshow(
+        result.similarity[np.ix_(order, order)],
+        vmin=0,
+        vmax=1,
+        cmap="viridis",
+        interpolation="nearest",
+    )
     axes[1].set_title(f"|{result.method}| between estimates, by cluster")
     axes[1].set_xticks([])
     axes[1].set_yticks([])

@@ -140,7 +140,9 @@ class UniformSampler:
             Indices on the generator's device.
         """
         return torch.randint(
-            self.n_samples, (self.batch_size,), generator=self.generator,
+            self.n_samples,
+            (self.batch_size,),
+            generator=self.generator,
             device=self.generator.device,
         )
 
@@ -218,8 +220,9 @@ class PairSampler:
             The negatives' indices when ``negatives`` is true.
         """
         device = self.generator.device
-        pos = torch.randint(self.n_pairs, (self.batch_size,), generator=self.generator,
-                            device=device)
+        pos = torch.randint(
+            self.n_pairs, (self.batch_size,), generator=self.generator, device=device
+        )
         run = torch.searchsorted(self._ends, pos, right=True)
         t = pos + self._offset[run]
         t_lag = t - self.lag
@@ -228,8 +231,9 @@ class PairSampler:
         start, length = self._start[run], self._length[run]
         # Uniform over the recording minus the lagged sample: draw among length-1 slots and
         # step over the lagged one. float64 keeps long recordings exact.
-        u = torch.rand(self.batch_size, generator=self.generator, device=device,
-                       dtype=torch.float64)
+        u = torch.rand(
+            self.batch_size, generator=self.generator, device=device, dtype=torch.float64
+        )
         offset = (u * (length - 1).to(torch.float64)).long()
         offset = torch.minimum(offset, length - 2)
         offset = offset + (offset >= (t_lag - start)).long()

@@ -10,8 +10,7 @@ import nlica
 FAST = {
     "FastICA-numpy": (nlica.FastICA, {"backend": "numpy", "max_iter": 50}),
     "FastICA-torch": (nlica.FastICA, {"backend": "torch", "max_iter": 50}),
-    "TCL": (nlica.TCL, {"max_iter": 5, "batch_size": 32, "segment_length": 20,
-                        "ica_max_iter": 50}),
+    "TCL": (nlica.TCL, {"max_iter": 5, "batch_size": 32, "segment_length": 20, "ica_max_iter": 50}),
     "PCL": (nlica.PCL, {"max_iter": 5, "batch_size": 32, "n_init": 1}),
     "SlowVAE": (nlica.SlowVAE, {"max_iter": 5, "batch_size": 32, "hidden_layer_sizes": (8,)}),
 }

@@ -90,8 +90,11 @@ def _same(a, b):
     if pd is not None and isinstance(a, pd.DataFrame | pd.Series):
         return a.equals(b)
     if isinstance(a, np.ndarray):
-        return (a.dtype == b.dtype and a.shape == b.shape
-                and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+        return (
+            a.dtype == b.dtype
+            and a.shape == b.shape
+            and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")
+        )
     if isinstance(a, list | tuple):
         return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
     if isinstance(a, float) and isinstance(b, float) and np.isnan(a) and np.isnan(b):
@@ -159,7 +162,8 @@ def observe(call):
         else:
             outcome = Outcome(OK, None, output)
     outcome.warnings = [
-        f"{w.category.__name__}: {w.message}" for w in caught
+        f"{w.category.__name__}: {w.message}"
+        for w in caught
         if issubclass(w.category, RuntimeWarning)
     ]
     return outcome
@@ -345,8 +349,15 @@ DATA = {
     "X duplicated channel": _dup_channel,
 }
 
-FUNCTIONS = ("mean_corr_coef", "amari_distance", "identifiability_report", "stack_recordings",
-             "mixing.transform", "mixing.inverse", "load")
+FUNCTIONS = (
+    "mean_corr_coef",
+    "amari_distance",
+    "identifiability_report",
+    "stack_recordings",
+    "mixing.transform",
+    "mixing.inverse",
+    "load",
+)
 
 # Which argument each column's data rows perturb (the name its messages must use).
 _DATA_ARG = {
@@ -421,14 +432,16 @@ DATA_EXPECT = {
     "NaN in X": expect(VE, _ALL, **_no_load),
     "+inf in X": expect(VE, _ALL, **_no_load),
     "-inf in X": expect(VE, _ALL, **_no_load),
-    "X 1-D": expect(VE, _ALL, mean_corr_coef=OK, identifiability_report=OK,
-                    stack_recordings=OK, **_no_load),
+    "X 1-D": expect(
+        VE, _ALL, mean_corr_coef=OK, identifiability_report=OK, stack_recordings=OK, **_no_load
+    ),
     "X 3-D": expect(VE, _ALL, **_no_load),
     "X 0-D": expect(VE, _ALL, **_no_load),
     "X 0 rows": expect(VE, _ALL, mixing_transform=OK, mixing_inverse=OK, **_no_load),
     "X 0 columns": expect(VE, _ALL, **_no_load),
-    "X 1 sample": expect(VE, _ALL, stack_recordings=OK, mixing_transform=OK, mixing_inverse=OK,
-                         **_no_load),
+    "X 1 sample": expect(
+        VE, _ALL, stack_recordings=OK, mixing_transform=OK, mixing_inverse=OK, **_no_load
+    ),
     "X complex": expect(VE, _ALL, **_no_load),
     "X numeric strings": expect(TE, _ALL, **_no_load),
     "X word strings": expect(TE, _ALL, **_no_load),
@@ -613,93 +626,180 @@ _PATH_NAMES = ("path", "checkpoint")
 # Known failures: case id -> {column: reason}, marked xfail(strict=True).
 _XFAIL = {}
 
-ESTIMATOR_CASES = [Case(k, _fit_bad(m), {c: DATA_EXPECT[k][c] for c in _E}) for k, m in
-                   DATA.items()]
+ESTIMATOR_CASES = [
+    Case(k, _fit_bad(m), {c: DATA_EXPECT[k][c] for c in _E}) for k, m in DATA.items()
+]
 ESTIMATOR_CASES += [
-    Case("X 5 samples (fewer than a batch)", lambda col: _fit_rows(lambda X: X[:5], col),
-         expect(OK, _E, TCL=VE), names=("X", "segment_length")),
+    Case(
+        "X 5 samples (fewer than a batch)",
+        lambda col: _fit_rows(lambda X: X[:5], col),
+        expect(OK, _E, TCL=VE),
+        names=("X", "segment_length"),
+    ),
     Case("X 2 samples", lambda col: _fit_rows(lambda X: X[:2], col), expect(VE, _E)),
     # Channels-first (wide) arrays: a warning and a fit for FastICA (spatial ICA is
     # legitimate), an error for the time-series estimators; never an n_features^2 matrix.
-    Case("X wide 3 x 200 (X.T)", lambda col: _fit_rows(lambda X: X.T.copy(), col),
-         expect(VE, _E, FastICA=OK)),
-    Case("X wide 32 x 30504 (MNE's layout)", lambda col: _fit_rows(_wide(32, 30504), col),
-         expect(VE, _E, FastICA=OK)),
-    Case("X wide 64 x 100000", lambda col: _fit_rows(_wide(64, 100_000), col),
-         expect(VE, _E, FastICA=OK)),
-    Case("batch_size > n_samples", lambda col: _fit_rows(lambda X: X[:20], col,
-                                                         segment_length=5)
-         if col == "TCL" else _fit_rows(lambda X: X[:20], col, batch_size=32),
-         _only(NEURAL, OK) | {"TCL": VE}, names=("batch_size",)),
+    Case(
+        "X wide 3 x 200 (X.T)",
+        lambda col: _fit_rows(lambda X: X.T.copy(), col),
+        expect(VE, _E, FastICA=OK),
+    ),
+    Case(
+        "X wide 32 x 30504 (MNE's layout)",
+        lambda col: _fit_rows(_wide(32, 30504), col),
+        expect(VE, _E, FastICA=OK),
+    ),
+    Case(
+        "X wide 64 x 100000",
+        lambda col: _fit_rows(_wide(64, 100_000), col),
+        expect(VE, _E, FastICA=OK),
+    ),
+    Case(
+        "batch_size > n_samples",
+        lambda col: (
+            _fit_rows(lambda X: X[:20], col, segment_length=5)
+            if col == "TCL"
+            else _fit_rows(lambda X: X[:20], col, batch_size=32)
+        ),
+        _only(NEURAL, OK) | {"TCL": VE},
+        names=("batch_size",),
+    ),
     # transform after a good fit
-    Case("transform: other feature count", _call_fitted("transform", lambda e: base_X(k=4)),
-         expect(VE, _E), names=("X", "features")),
-    Case("transform: NaN", _call_fitted("transform", lambda e: _poke(np.nan)(base_X())),
-         expect(VE, _E)),
+    Case(
+        "transform: other feature count",
+        _call_fitted("transform", lambda e: base_X(k=4)),
+        expect(VE, _E),
+        names=("X", "features"),
+    ),
+    Case(
+        "transform: NaN",
+        _call_fitted("transform", lambda e: _poke(np.nan)(base_X())),
+        expect(VE, _E),
+    ),
     Case("transform: 1-D", _call_fitted("transform", lambda e: base_X()[:, 0]), expect(VE, _E)),
-    Case("transform: 0 rows", _call_fitted("transform", lambda e: base_X()[:0]),
-         expect(VE, _E)),
-    Case("transform: strings", _call_fitted("transform", lambda e: base_X().astype(str)),
-         expect(TE, _E)),
-    Case("transform: sparse", _call_fitted("transform", lambda e: sp.csr_matrix(base_X())),
-         expect(TE, _E)),
-    Case("inverse_transform: other width",
-         _call_fitted("inverse_transform", lambda e: np.ones((5, e.n_components_ + 1))),
-         _only(_HAS["inverse_transform"], VE), names=("X", "S")),
-    Case("inverse_transform: NaN",
-         _call_fitted("inverse_transform", lambda e: _poke(np.nan)(e.transform(base_X()))),
-         _only(_HAS["inverse_transform"], VE), names=("X", "S")),
-    Case("inverse_transform: 1-D",
-         _call_fitted("inverse_transform", lambda e: e.transform(base_X())[:, 0]),
-         _only(_HAS["inverse_transform"], VE), names=("X", "S")),
-    Case("inverse_transform: strings",
-         _call_fitted("inverse_transform", lambda e: e.transform(base_X()).astype(str)),
-         _only(_HAS["inverse_transform"], TE), names=("X", "S")),
-    Case("score: NaN", _call_fitted("score", lambda e: _poke(np.nan)(base_X())),
-         _only(_HAS["score"], VE)),
-    Case("score: other feature count", _call_fitted("score", lambda e: base_X(k=4)),
-         _only(_HAS["score"], VE), names=("X", "features")),
+    Case("transform: 0 rows", _call_fitted("transform", lambda e: base_X()[:0]), expect(VE, _E)),
+    Case(
+        "transform: strings",
+        _call_fitted("transform", lambda e: base_X().astype(str)),
+        expect(TE, _E),
+    ),
+    Case(
+        "transform: sparse",
+        _call_fitted("transform", lambda e: sp.csr_matrix(base_X())),
+        expect(TE, _E),
+    ),
+    Case(
+        "inverse_transform: other width",
+        _call_fitted("inverse_transform", lambda e: np.ones((5, e.n_components_ + 1))),
+        _only(_HAS["inverse_transform"], VE),
+        names=("X", "S"),
+    ),
+    Case(
+        "inverse_transform: NaN",
+        _call_fitted("inverse_transform", lambda e: _poke(np.nan)(e.transform(base_X()))),
+        _only(_HAS["inverse_transform"], VE),
+        names=("X", "S"),
+    ),
+    Case(
+        "inverse_transform: 1-D",
+        _call_fitted("inverse_transform", lambda e: e.transform(base_X())[:, 0]),
+        _only(_HAS["inverse_transform"], VE),
+        names=("X", "S"),
+    ),
+    Case(
+        "inverse_transform: strings",
+        _call_fitted("inverse_transform", lambda e: e.transform(base_X()).astype(str)),
+        _only(_HAS["inverse_transform"], TE),
+        names=("X", "S"),
+    ),
+    Case(
+        "score: NaN",
+        _call_fitted("score", lambda e: _poke(np.nan)(base_X())),
+        _only(_HAS["score"], VE),
+    ),
+    Case(
+        "score: other feature count",
+        _call_fitted("score", lambda e: base_X(k=4)),
+        _only(_HAS["score"], VE),
+        names=("X", "features"),
+    ),
     # not fitted
-    Case("transform before fit", _unfitted("transform"), expect(NF, _E),
-         names=("fitted", "fit")),
-    Case("inverse_transform before fit", _unfitted("inverse_transform"),
-         _only(_HAS["inverse_transform"], NF), names=("fitted", "fit")),
-    Case("score before fit", _unfitted("score"), _only(_HAS["score"], NF),
-         names=("fitted", "fit")),
+    Case("transform before fit", _unfitted("transform"), expect(NF, _E), names=("fitted", "fit")),
+    Case(
+        "inverse_transform before fit",
+        _unfitted("inverse_transform"),
+        _only(_HAS["inverse_transform"], NF),
+        names=("fitted", "fit"),
+    ),
+    Case("score before fit", _unfitted("score"), _only(_HAS["score"], NF), names=("fitted", "fit")),
     Case("save before fit", _unfitted("save"), expect(NF, _E), names=("fitted", "fit")),
     # n_components
-    _params_case("n_components > n_features", {"n_components": 5},
-                 overrides={"SlowVAE": OK}),
+    _params_case("n_components > n_features", {"n_components": 5}, overrides={"SlowVAE": OK}),
     _params_case("n_components=0", {"n_components": 0}),
     _params_case("n_components=-1", {"n_components": -1}),
     _params_case("n_components=1.5", {"n_components": 1.5}),
     _params_case("n_components='2'", {"n_components": "2"}),
     _params_case("n_components=np.int64(2)", {"n_components": np.int64(2)}, OK),
     # groups
-    Case("groups wrong length", _fit_with(groups=lambda X: np.zeros(10)),
-         _only(NEURAL, VE), names=("groups",)),
-    Case("groups with NaN", _fit_with(groups=lambda X: _poke(np.nan)(np.zeros((len(X), 1)))[:, 0]),
-         _only(NEURAL, VE), names=("groups",)),
-    Case("groups 2-D", _fit_with(groups=lambda X: np.zeros((len(X), 2))),
-         _only(NEURAL, VE), names=("groups",)),
-    Case("groups 0-D", _fit_with(groups=lambda X: np.int64(0)),
-         _only(NEURAL, VE), names=("groups",)),
-    Case("groups sparse", _fit_with(groups=lambda X: sp.csr_matrix(np.zeros((1, len(X))))),
-         _only(NEURAL, TE), names=("groups",)),
-    Case("groups: last recording 1 sample", _fit_with(groups=_groups_short_last),
-         _only(NEURAL, VE) | {"TCL": OK}, names=("groups",)),
-    Case("groups: two string-labelled halves", _fit_with(groups=_groups_halves),
-         _only(NEURAL, OK)),
+    Case(
+        "groups wrong length",
+        _fit_with(groups=lambda X: np.zeros(10)),
+        _only(NEURAL, VE),
+        names=("groups",),
+    ),
+    Case(
+        "groups with NaN",
+        _fit_with(groups=lambda X: _poke(np.nan)(np.zeros((len(X), 1)))[:, 0]),
+        _only(NEURAL, VE),
+        names=("groups",),
+    ),
+    Case(
+        "groups 2-D",
+        _fit_with(groups=lambda X: np.zeros((len(X), 2))),
+        _only(NEURAL, VE),
+        names=("groups",),
+    ),
+    Case(
+        "groups 0-D", _fit_with(groups=lambda X: np.int64(0)), _only(NEURAL, VE), names=("groups",)
+    ),
+    Case(
+        "groups sparse",
+        _fit_with(groups=lambda X: sp.csr_matrix(np.zeros((1, len(X))))),
+        _only(NEURAL, TE),
+        names=("groups",),
+    ),
+    Case(
+        "groups: last recording 1 sample",
+        _fit_with(groups=_groups_short_last),
+        _only(NEURAL, VE) | {"TCL": OK},
+        names=("groups",),
+    ),
+    Case("groups: two string-labelled halves", _fit_with(groups=_groups_halves), _only(NEURAL, OK)),
     # segments (TCL)
-    Case("segments wrong length", _fit_with(segments=lambda X: np.zeros(10)),
-         _only(("TCL",), VE), names=("segments",)),
-    Case("segments with NaN",
-         _fit_with(segments=lambda X: _poke(np.nan)(_segments(X)[:, None] * 1.0)[:, 0]),
-         _only(("TCL",), VE), names=("segments",)),
-    Case("segments 2-D", _fit_with(segments=lambda X: np.zeros((len(X), 2))),
-         _only(("TCL",), VE), names=("segments",)),
-    Case("segments: one label", _fit_with(segments=lambda X: np.zeros(len(X))),
-         _only(("TCL",), VE), names=("segments",)),
+    Case(
+        "segments wrong length",
+        _fit_with(segments=lambda X: np.zeros(10)),
+        _only(("TCL",), VE),
+        names=("segments",),
+    ),
+    Case(
+        "segments with NaN",
+        _fit_with(segments=lambda X: _poke(np.nan)(_segments(X)[:, None] * 1.0)[:, 0]),
+        _only(("TCL",), VE),
+        names=("segments",),
+    ),
+    Case(
+        "segments 2-D",
+        _fit_with(segments=lambda X: np.zeros((len(X), 2))),
+        _only(("TCL",), VE),
+        names=("segments",),
+    ),
+    Case(
+        "segments: one label",
+        _fit_with(segments=lambda X: np.zeros(len(X))),
+        _only(("TCL",), VE),
+        names=("segments",),
+    ),
     Case("segments: 10 labels", _fit_with(segments=_segments), _only(("TCL",), OK)),
     _params_case("segment_length too long (< 2 segments)", {"segment_length": 1000}),
     _params_case("segment_length=0", {"segment_length": 0}),
@@ -723,10 +823,15 @@ ESTIMATOR_CASES += [
     _params_case("n_init=0", {"n_init": 0}),
     _params_case("device='tpu'", {"device": "tpu"}),
     _params_case("device=3", {"device": 3}),
-    _params_case("device='cuda:99'", {"device": "cuda:99"},
-                 overrides={"FastICA-numpy": OK}),  # unused by the numpy backend
-    _params_case("device='cuda' without a GPU", {"device": "cuda"},
-                 OK if torch.cuda.is_available() else VE, overrides={"FastICA-numpy": OK}),
+    _params_case(
+        "device='cuda:99'", {"device": "cuda:99"}, overrides={"FastICA-numpy": OK}
+    ),  # unused by the numpy backend
+    _params_case(
+        "device='cuda' without a GPU",
+        {"device": "cuda"},
+        OK if torch.cuda.is_available() else VE,
+        overrides={"FastICA-numpy": OK},
+    ),
     _params_case("preset='nope'", {"preset": "nope"}),
     _params_case("random_state='x'", {"random_state": "x"}),
     _params_case("random_state=-1", {"random_state": -1}),
@@ -749,43 +854,86 @@ ESTIMATOR_CASES += [
     _params_case("rate_prior=0", {"rate_prior": 0.0}),
     _params_case("kl_warmup=-1", {"kl_warmup": -1}),
     _params_case("image_shape=(1, 2, 2) (X has 3 features)", {"image_shape": (1, 2, 2)}),
-    _params_case("likelihood='bernoulli' on data outside [0, 1]",
-                 {"likelihood": "bernoulli"}),
+    _params_case("likelihood='bernoulli' on data outside [0, 1]", {"likelihood": "bernoulli"}),
     # persistence
     Case("save -> load round trip", _roundtrip, expect(OK, _E)),
-    Case("save into a missing directory",
-         _save_to(lambda tmp: os.path.join(tmp, "no", "such", "m.pt")),
-         expect(VE, _E), names=_PATH_NAMES),
-    Case("save onto a directory", _save_to(lambda tmp: tmp), expect(VE, _E),
-         names=_PATH_NAMES),
+    Case(
+        "save into a missing directory",
+        _save_to(lambda tmp: os.path.join(tmp, "no", "such", "m.pt")),
+        expect(VE, _E),
+        names=_PATH_NAMES,
+    ),
+    Case("save onto a directory", _save_to(lambda tmp: tmp), expect(VE, _E), names=_PATH_NAMES),
     Case("save path=123", _save_to(lambda tmp: 123), expect(TE, _E), names=_PATH_NAMES),
-    Case("load: format_version=99", _tampered(_set("format_version", value=99)),
-         expect(VE, _E), names=_PATH_NAMES),
-    Case("load: format_version='x'", _tampered(_set("format_version", value="x")),
-         expect(VE, _E), names=_PATH_NAMES),
-    Case("load: no format_version", _tampered(_delete("format_version")),
-         expect(VE, _E), names=_PATH_NAMES),
-    Case("load: unknown class", _tampered(_set("estimator", "class", value="Nope")),
-         expect(VE, _E), names=_PATH_NAMES),
-    Case("load: no estimator entry", _tampered(_delete("estimator")),
-         expect(VE, _E), names=_PATH_NAMES),
-    Case("load: estimator entry is a string", _tampered(_set("estimator", value="x")),
-         expect(VE, _E), names=_PATH_NAMES),
-    Case("load: unknown parameter", _tampered(_set("estimator", "params", "nope", value=1)),
-         expect(VE, _E), names=_PATH_NAMES),
-    Case("load: bad parameter value",
-         _tampered(_set("estimator", "params", "random_state", value="x")),
-         expect(VE, _E), names=_PATH_NAMES),
-    Case("load: no fitted attributes", _tampered(_set("estimator", "fitted", value={})),
-         expect(VE, _E), names=_PATH_NAMES),
-    Case("load: versions is a string", _tampered(_set("versions", value="x")),
-         expect(VE, _E), names=_PATH_NAMES),
-    Case("load: weights of the wrong shape", _tampered(_bad_weights), _only(NEURAL, VE),
-         names=_PATH_NAMES),
+    Case(
+        "load: format_version=99",
+        _tampered(_set("format_version", value=99)),
+        expect(VE, _E),
+        names=_PATH_NAMES,
+    ),
+    Case(
+        "load: format_version='x'",
+        _tampered(_set("format_version", value="x")),
+        expect(VE, _E),
+        names=_PATH_NAMES,
+    ),
+    Case(
+        "load: no format_version",
+        _tampered(_delete("format_version")),
+        expect(VE, _E),
+        names=_PATH_NAMES,
+    ),
+    Case(
+        "load: unknown class",
+        _tampered(_set("estimator", "class", value="Nope")),
+        expect(VE, _E),
+        names=_PATH_NAMES,
+    ),
+    Case(
+        "load: no estimator entry",
+        _tampered(_delete("estimator")),
+        expect(VE, _E),
+        names=_PATH_NAMES,
+    ),
+    Case(
+        "load: estimator entry is a string",
+        _tampered(_set("estimator", value="x")),
+        expect(VE, _E),
+        names=_PATH_NAMES,
+    ),
+    Case(
+        "load: unknown parameter",
+        _tampered(_set("estimator", "params", "nope", value=1)),
+        expect(VE, _E),
+        names=_PATH_NAMES,
+    ),
+    Case(
+        "load: bad parameter value",
+        _tampered(_set("estimator", "params", "random_state", value="x")),
+        expect(VE, _E),
+        names=_PATH_NAMES,
+    ),
+    Case(
+        "load: no fitted attributes",
+        _tampered(_set("estimator", "fitted", value={})),
+        expect(VE, _E),
+        names=_PATH_NAMES,
+    ),
+    Case(
+        "load: versions is a string",
+        _tampered(_set("versions", value="x")),
+        expect(VE, _E),
+        names=_PATH_NAMES,
+    ),
+    Case(
+        "load: weights of the wrong shape",
+        _tampered(_bad_weights),
+        _only(NEURAL, VE),
+        names=_PATH_NAMES,
+    ),
 ]
 ESTIMATOR_CASES = [
-    dataclasses.replace(c, xfail=_XFAIL[c.id]) if c.id in _XFAIL else c
-    for c in ESTIMATOR_CASES
+    dataclasses.replace(c, xfail=_XFAIL[c.id]) if c.id in _XFAIL else c for c in ESTIMATOR_CASES
 ]
 assert set(_XFAIL) <= {c.id for c in ESTIMATOR_CASES}
 
@@ -846,67 +994,136 @@ def _constant_columns():
     return S
 
 
-FUNCTION_CASES = [Case(k, _fit_bad(m), {c: DATA_EXPECT[k][c] for c in _F}) for k, m in
-                  DATA.items()]
+FUNCTION_CASES = [Case(k, _fit_bad(m), {c: DATA_EXPECT[k][c] for c in _F}) for k, m in DATA.items()]
 FUNCTION_CASES += [
-    Case("lengths differ", _metric_call(_S(200), _S(150)), _fonly(_MCC_REPORT, VE),
-         names=("S_true", "S_est")),
-    Case("NaN in S_true", _metric_call(lambda: _poke(np.nan)(base_X()), _S()),
-         _fonly(_MCC_REPORT, VE), names=("S_true",)),
-    Case("constant columns in both", _metric_call(_constant_columns, _constant_columns),
-         _fonly(_MCC_REPORT, OK)),
-    Case("both 1-D", _metric_call(lambda: base_X()[:, 0], lambda: base_X(seed=1)[:, 0]),
-         _fonly(_MCC_REPORT, OK)),
-    Case("method='nope'", _metric_call(_S(), _S(), method="nope"), _fonly(_MCC_REPORT, VE),
-         names=("method",)),
-    Case("method=None", _metric_call(_S(), _S(), method=None), _fonly(_MCC_REPORT, VE),
-         names=("method",)),
-    Case("amari: W @ A not square", lambda col: metrics.amari_distance(np.ones((2, 3)),
-                                                                      np.eye(3)),
-         _fonly(("amari_distance",), VE), names=("W", "A")),
-    Case("amari: W @ A has a zero row",
-         lambda col: metrics.amari_distance(np.diag([1.0, 0.0, 1.0]), np.eye(3)),
-         _fonly(("amari_distance",), VE), names=("W", "A")),
-    Case("amari: 1 x 1", lambda col: metrics.amari_distance([[2.0]], [[3.0]]),
-         _fonly(("amari_distance",), OK)),
-    Case("amari: A with NaN", lambda col: metrics.amari_distance(np.eye(3),
-                                                                 np.full((3, 3), np.nan)),
-         _fonly(("amari_distance",), VE), names=("A",)),
-    Case("stack: recordings of different widths",
-         lambda col: stack_recordings([base_X(k=3), base_X(k=2)]),
-         _fonly(("stack_recordings",), VE), names=("recordings",)),
-    Case("stack: empty list", lambda col: stack_recordings([]),
-         _fonly(("stack_recordings",), VE), names=("recordings",)),
-    Case("stack: one ndarray", lambda col: stack_recordings(base_X()),
-         _fonly(("stack_recordings",), TE), names=("recordings",)),
-    Case("stack: a generator", lambda col: stack_recordings(r for r in [base_X()]),
-         _fonly(("stack_recordings",), TE), names=("recordings",)),
-    Case("stack: None", lambda col: stack_recordings(None),
-         _fonly(("stack_recordings",), TE), names=("recordings",)),
-    Case("stack: list with None", lambda col: stack_recordings([base_X(), None]),
-         _fonly(("stack_recordings",), VE), names=("recordings[1]",)),
-    Case("stack: one recording of 1 sample", lambda col: stack_recordings([base_X()[:1]]),
-         _fonly(("stack_recordings",), OK)),
-    Case("mixing: wrong width", lambda col: getattr(_mixing(), col.split(".")[1])(
-        np.ones((5, 2))), _fonly(("mixing.transform", "mixing.inverse"), VE),
-         names=("S", "X")),
-    Case("load: a text file", _load_file(_write_bytes(b"hello, world\n")),
-         _fonly(("load",), VE)),
-    Case("load: random bytes",
-         _load_file(_write_bytes(np.random.default_rng(0).bytes(1000))), _fonly(("load",), VE)),
+    Case(
+        "lengths differ",
+        _metric_call(_S(200), _S(150)),
+        _fonly(_MCC_REPORT, VE),
+        names=("S_true", "S_est"),
+    ),
+    Case(
+        "NaN in S_true",
+        _metric_call(lambda: _poke(np.nan)(base_X()), _S()),
+        _fonly(_MCC_REPORT, VE),
+        names=("S_true",),
+    ),
+    Case(
+        "constant columns in both",
+        _metric_call(_constant_columns, _constant_columns),
+        _fonly(_MCC_REPORT, OK),
+    ),
+    Case(
+        "both 1-D",
+        _metric_call(lambda: base_X()[:, 0], lambda: base_X(seed=1)[:, 0]),
+        _fonly(_MCC_REPORT, OK),
+    ),
+    Case(
+        "method='nope'",
+        _metric_call(_S(), _S(), method="nope"),
+        _fonly(_MCC_REPORT, VE),
+        names=("method",),
+    ),
+    Case(
+        "method=None",
+        _metric_call(_S(), _S(), method=None),
+        _fonly(_MCC_REPORT, VE),
+        names=("method",),
+    ),
+    Case(
+        "amari: W @ A not square",
+        lambda col: metrics.amari_distance(np.ones((2, 3)), np.eye(3)),
+        _fonly(("amari_distance",), VE),
+        names=("W", "A"),
+    ),
+    Case(
+        "amari: W @ A has a zero row",
+        lambda col: metrics.amari_distance(np.diag([1.0, 0.0, 1.0]), np.eye(3)),
+        _fonly(("amari_distance",), VE),
+        names=("W", "A"),
+    ),
+    Case(
+        "amari: 1 x 1",
+        lambda col: metrics.amari_distance([[2.0]], [[3.0]]),
+        _fonly(("amari_distance",), OK),
+    ),
+    Case(
+        "amari: A with NaN",
+        lambda col: metrics.amari_distance(np.eye(3), np.full((3, 3), np.nan)),
+        _fonly(("amari_distance",), VE),
+        names=("A",),
+    ),
+    Case(
+        "stack: recordings of different widths",
+        lambda col: stack_recordings([base_X(k=3), base_X(k=2)]),
+        _fonly(("stack_recordings",), VE),
+        names=("recordings",),
+    ),
+    Case(
+        "stack: empty list",
+        lambda col: stack_recordings([]),
+        _fonly(("stack_recordings",), VE),
+        names=("recordings",),
+    ),
+    Case(
+        "stack: one ndarray",
+        lambda col: stack_recordings(base_X()),
+        _fonly(("stack_recordings",), TE),
+        names=("recordings",),
+    ),
+    Case(
+        "stack: a generator",
+        lambda col: stack_recordings(r for r in [base_X()]),
+        _fonly(("stack_recordings",), TE),
+        names=("recordings",),
+    ),
+    Case(
+        "stack: None",
+        lambda col: stack_recordings(None),
+        _fonly(("stack_recordings",), TE),
+        names=("recordings",),
+    ),
+    Case(
+        "stack: list with None",
+        lambda col: stack_recordings([base_X(), None]),
+        _fonly(("stack_recordings",), VE),
+        names=("recordings[1]",),
+    ),
+    Case(
+        "stack: one recording of 1 sample",
+        lambda col: stack_recordings([base_X()[:1]]),
+        _fonly(("stack_recordings",), OK),
+    ),
+    Case(
+        "mixing: wrong width",
+        lambda col: getattr(_mixing(), col.split(".")[1])(np.ones((5, 2))),
+        _fonly(("mixing.transform", "mixing.inverse"), VE),
+        names=("S", "X"),
+    ),
+    Case("load: a text file", _load_file(_write_bytes(b"hello, world\n")), _fonly(("load",), VE)),
+    Case(
+        "load: random bytes",
+        _load_file(_write_bytes(np.random.default_rng(0).bytes(1000))),
+        _fonly(("load",), VE),
+    ),
     Case("load: an empty file", _load_file(_write_bytes(b"")), _fonly(("load",), VE)),
-    Case("load: torch.save of a plain dict",
-         _load_file(lambda p: torch.save({"weights": torch.zeros(2)}, p)),
-         _fonly(("load",), VE)),
-    Case("load: torch.save of a tensor", _load_file(lambda p: torch.save(torch.zeros(2), p)),
-         _fonly(("load",), VE)),
-    Case("load: a pickle of a fitted FastICA",
-         _load_file(lambda p: torch.save(nlica.FastICA(random_state=0).fit(base_X()), p)),
-         _fonly(("load",), VE)),
-    Case("load: a missing file", _load_path("/nonexistent/dir/model.pt"),
-         _fonly(("load",), VE)),
-    Case("load: a directory", lambda col: nlica.load(tempfile.gettempdir()),
-         _fonly(("load",), VE)),
+    Case(
+        "load: torch.save of a plain dict",
+        _load_file(lambda p: torch.save({"weights": torch.zeros(2)}, p)),
+        _fonly(("load",), VE),
+    ),
+    Case(
+        "load: torch.save of a tensor",
+        _load_file(lambda p: torch.save(torch.zeros(2), p)),
+        _fonly(("load",), VE),
+    ),
+    Case(
+        "load: a pickle of a fitted FastICA",
+        _load_file(lambda p: torch.save(nlica.FastICA(random_state=0).fit(base_X()), p)),
+        _fonly(("load",), VE),
+    ),
+    Case("load: a missing file", _load_path("/nonexistent/dir/model.pt"), _fonly(("load",), VE)),
+    Case("load: a directory", lambda col: nlica.load(tempfile.gettempdir()), _fonly(("load",), VE)),
     Case("load: path=None", _load_path(None), _fonly(("load",), TE)),
     Case("load: path=123", _load_path(123), _fonly(("load",), TE)),
     Case("load: an empty file object", _load_path(io.BytesIO()), _fonly(("load",), VE)),
@@ -990,8 +1207,11 @@ def _params():
                 if col in case.xfail:
                     marks = pytest.mark.xfail(strict=True, reason=case.xfail[col])
                 label = expected if expected == OK else expected.__name__
-                out.append(pytest.param(case, col, names, marks=marks,
-                                        id=f"{title}|{case.id}|{col}|{label}"))
+                out.append(
+                    pytest.param(
+                        case, col, names, marks=marks, id=f"{title}|{case.id}|{col}|{label}"
+                    )
+                )
     return out
 
 
@@ -1070,8 +1290,12 @@ _DATA_WORDS = ("X", "segment_length", "lag", "batch_size", "n_components")
 
 
 @pytest.mark.parametrize("col", ESTIMATORS)
-@settings(max_examples=15, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=15,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(X=random_X())
 def test_property_fit_validates_any_X(col, X):
     outcome = observe(lambda: fit_transform_checked(small(col), X))
@@ -1134,8 +1358,11 @@ def test_property_stack_recordings(recordings):
     outcome = observe(lambda: stack_recordings(recordings))
     if outcome.exc is not None:
         assert isinstance(outcome.exc, ValueError | TypeError), outcome.kind
-        check_outcome(outcome, type(outcome.exc), ("recordings",) + tuple(
-            f"recordings[{k}]" for k in range(len(recordings))))
+        check_outcome(
+            outcome,
+            type(outcome.exc),
+            ("recordings",) + tuple(f"recordings[{k}]" for k in range(len(recordings))),
+        )
         return
     X, groups = outcome.output
     check_outcome(outcome, OK, ())
@@ -1151,8 +1378,12 @@ def test_property_stack_recordings(recordings):
 # the markdown table
 # --------------------------------------------------------------------------------------
 def _markdown(title, columns, cases, names):
-    lines = [f"## {title}", "", "| input | " + " | ".join(columns) + " |",
-             "|---" * (len(columns) + 1) + "|"]
+    lines = [
+        f"## {title}",
+        "",
+        "| input | " + " | ".join(columns) + " |",
+        "|---" * (len(columns) + 1) + "|",
+    ]
     n_bad = 0
     for case in cases:
         cells = []
@@ -1180,15 +1411,19 @@ def _markdown(title, columns, cases, names):
 def main():
     """Print every table; exit status 1 if any cell differs from its expectation."""
     torch.set_num_threads(1)
-    out = ["# nlica bad-input battery", "",
-           "Cell: `ok` (worked, finite output, caller's arrays unchanged) or the exception "
-           "and its message (cut to 60 characters). **FAIL** marks a cell that differs "
-           "from the expectation in tests/test_bad_inputs.py; `xfail` a known failure "
-           "outside this file's scope; – not applicable.", "",
-           f"nlica {nlica.__version__}, numpy {np.__version__}, torch {torch.__version__}, "
-           f"scikit-learn {sklearn.__version__}, pandas "
-           f"{pd.__version__ if pd is not None else 'not installed (DataFrame rows skipped)'}.",
-           ""]
+    out = [
+        "# nlica bad-input battery",
+        "",
+        "Cell: `ok` (worked, finite output, caller's arrays unchanged) or the exception "
+        "and its message (cut to 60 characters). **FAIL** marks a cell that differs "
+        "from the expectation in tests/test_bad_inputs.py; `xfail` a known failure "
+        "outside this file's scope; – not applicable.",
+        "",
+        f"nlica {nlica.__version__}, numpy {np.__version__}, torch {torch.__version__}, "
+        f"scikit-learn {sklearn.__version__}, pandas "
+        f"{pd.__version__ if pd is not None else 'not installed (DataFrame rows skipped)'}.",
+        "",
+    ]
     total = 0
     for table in TABLES:
         text, n_bad = _markdown(*table)
@@ -1221,17 +1456,20 @@ def _plot(name, *args, **kwargs):
 _S3 = base_X(100, 3, seed=3)
 
 
-@pytest.mark.parametrize("name, args, kwargs, expected, names", [
-    ("plot_sources", (_S3[:, 0], _S3[:, 1]), {}, OK, ()),
-    ("plot_sources", (_S3, _S3[:50]), {}, VE, ("S_true", "S_est")),
-    ("plot_sources", (_S3, _S3.astype(str)), {}, TE, ("S_est",)),
-    ("plot_correlation_matrix", (_S3, _constant_columns()[:100]), {}, OK, ()),
-    ("plot_correlation_matrix", (_S3, _poke(np.nan)(_S3)), {}, VE, ("S_est",)),
-    ("plot_correlation_matrix", (_S3, _S3), {"method": "nope"}, VE, ("method",)),
-    ("plot_components", (np.eye(3), ["a", "b", "c"]), {"components": [5]}, VE,
-     ("components",)),
-    ("plot_components", (np.full((3, 3), np.nan), ["a", "b", "c"]), {}, VE, ("mixing",)),
-    ("plot_components", (np.eye(3), ["a", "b"]), {}, VE, ("mixing",)),
-], ids=lambda v: v if isinstance(v, str) else None)
+@pytest.mark.parametrize(
+    "name, args, kwargs, expected, names",
+    [
+        ("plot_sources", (_S3[:, 0], _S3[:, 1]), {}, OK, ()),
+        ("plot_sources", (_S3, _S3[:50]), {}, VE, ("S_true", "S_est")),
+        ("plot_sources", (_S3, _S3.astype(str)), {}, TE, ("S_est",)),
+        ("plot_correlation_matrix", (_S3, _constant_columns()[:100]), {}, OK, ()),
+        ("plot_correlation_matrix", (_S3, _poke(np.nan)(_S3)), {}, VE, ("S_est",)),
+        ("plot_correlation_matrix", (_S3, _S3), {"method": "nope"}, VE, ("method",)),
+        ("plot_components", (np.eye(3), ["a", "b", "c"]), {"components": [5]}, VE, ("components",)),
+        ("plot_components", (np.full((3, 3), np.nan), ["a", "b", "c"]), {}, VE, ("mixing",)),
+        ("plot_components", (np.eye(3), ["a", "b"]), {}, VE, ("mixing",)),
+    ],
+    ids=lambda v: v if isinstance(v, str) else None,
+)
 def test_plotting_bad_inputs(name, args, kwargs, expected, names):
     check_outcome(observe(lambda: _plot(name, *args, **kwargs)), expected, names)

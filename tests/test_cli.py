@@ -30,11 +30,13 @@ def test_demo_quick_writes_table_and_plot(tmp_path, capsys):
     assert saved == rows
     with open(tmp_path / "demo.csv", newline="") as f:
         table = list(csv.DictReader(f))
-    assert [(r["method"], r["mixing"]) for r in table] == [
-        (r["method"], r["mixing"]) for r in rows]
+    assert [(r["method"], r["mixing"]) for r in table] == [(r["method"], r["mixing"]) for r in rows]
     assert [float(r["mcc"]) for r in table] == pytest.approx([r["mcc"] for r in rows])
-    linear = [r for r in rows if r["method"] == "FastICA" and r["mixing"] == "linear"
-              and r["sources"] == "AR(1) Laplace"]
+    linear = [
+        r
+        for r in rows
+        if r["method"] == "FastICA" and r["mixing"] == "linear" and r["sources"] == "AR(1) Laplace"
+    ]
     assert linear[0]["mcc"] > 0.99
     for r in rows:
         if r["sources"] == "nonstationary" and r["method"] == "FastICA" and r["mixing"] == "linear":
@@ -42,10 +44,19 @@ def test_demo_quick_writes_table_and_plot(tmp_path, capsys):
             assert r["mcc"] > 0.9
 
 
-@pytest.mark.parametrize("argv", [[], ["demo"], ["experiment"], ["bench"],
-                                  ["experiment", "tcl"], ["experiment", "pcl"],
-                                  ["experiment", "slowvae"]],
-                         ids=lambda a: " ".join(a) or "top")
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["demo"],
+        ["experiment"],
+        ["bench"],
+        ["experiment", "tcl"],
+        ["experiment", "pcl"],
+        ["experiment", "slowvae"],
+    ],
+    ids=lambda a: " ".join(a) or "top",
+)
 def test_help_of_each_command(argv, capsys):
     with pytest.raises(SystemExit) as exc:
         main([*argv, "--help"])
@@ -65,11 +76,14 @@ def test_demo_rejects_unknown_option(capsys):
     assert "--no-such-option" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("flags, expected", [
-    ([], {"progress": False, "verbose": 0}),
-    (["--progress"], {"progress": True, "verbose": 0}),
-    (["-v", "2"], {"progress": True, "verbose": 2}),
-])
+@pytest.mark.parametrize(
+    "flags, expected",
+    [
+        ([], {"progress": False, "verbose": 0}),
+        (["--progress"], {"progress": True, "verbose": 0}),
+        (["-v", "2"], {"progress": True, "verbose": 2}),
+    ],
+)
 def test_demo_flags_reach_run_demo(flags, expected, monkeypatch, tmp_path):
     seen = {}
     monkeypatch.setattr(cli, "run_demo", lambda out, **kw: seen.update(out=out, **kw))
@@ -79,9 +93,26 @@ def test_demo_flags_reach_run_demo(flags, expected, monkeypatch, tmp_path):
 
 
 def _tiny_pcl(tmp_path, *flags):
-    return main(["experiment", "pcl", "--layers", "1", "2", "--n-samples", "512",
-                 "--n-sources", "2", "--seeds", "1", "--max-iter", "5",
-                 "--out", str(tmp_path), *flags])
+    return main(
+        [
+            "experiment",
+            "pcl",
+            "--layers",
+            "1",
+            "2",
+            "--n-samples",
+            "512",
+            "--n-sources",
+            "2",
+            "--seeds",
+            "1",
+            "--max-iter",
+            "5",
+            "--out",
+            str(tmp_path),
+            *flags,
+        ]
+    )
 
 
 def test_experiment_progress_bar(tmp_path, capsys):
@@ -98,9 +129,32 @@ def test_experiment_progress_bar(tmp_path, capsys):
 
 
 def test_experiment_progress_plain_lines_without_tqdm(tmp_path, capsys, no_tqdm):
-    assert main(["experiment", "tcl", "--layers", "1", "--segments", "4", "8",
-                 "--segment-length", "64", "--n-sources", "2", "--seeds", "1",
-                 "--max-iter", "5", "--out", str(tmp_path), "-v", "1"]) == 0
+    assert (
+        main(
+            [
+                "experiment",
+                "tcl",
+                "--layers",
+                "1",
+                "--segments",
+                "4",
+                "8",
+                "--segment-length",
+                "64",
+                "--n-sources",
+                "2",
+                "--seeds",
+                "1",
+                "--max-iter",
+                "5",
+                "--out",
+                str(tmp_path),
+                "-v",
+                "1",
+            ]
+        )
+        == 0
+    )
     err = capsys.readouterr().err.splitlines()
     lines = [line for line in err if line.startswith("[")]
     assert lines[0].startswith("[1/2] tcl experiment: L=1 segments=4 seed=0 (TCL 0.")
@@ -118,8 +172,11 @@ def test_experiment_verbose_2_gives_each_fit_its_bar(monkeypatch, tmp_path):
 
     def fake(layers, **kw):
         seen.update(kw)
-        return [{"method": m, "n_layers": L, "seed": 0, "mcc": 0.5, "seconds": 0.1}
-                for L in layers for m in ("PCL", "FastICA")]
+        return [
+            {"method": m, "n_layers": L, "seed": 0, "mcc": 0.5, "seconds": 0.1}
+            for L in layers
+            for m in ("PCL", "FastICA")
+        ]
 
     monkeypatch.setattr(experiments, "run_pcl_experiment", fake)
     assert _tiny_pcl(tmp_path, "-v", "2") == 0
@@ -156,7 +213,7 @@ def test_demo_progress_plain_lines_without_tqdm(monkeypatch, tmp_path, capsys, n
         assert (tmp_path / name).exists()
 
 
-_FAKE_BENCH = '''
+_FAKE_BENCH = """
 import argparse, json
 
 def main(argv=None):
@@ -170,7 +227,7 @@ def main(argv=None):
     with open(args.json, "w") as f:
         json.dump({"rows": rows}, f)
     return rows
-'''
+"""
 
 
 def test_bench_writes_json_and_csv(tmp_path, capsys):
@@ -179,8 +236,9 @@ def test_bench_writes_json_and_csv(tmp_path, capsys):
     (bench_dir / "bench_fake.py").write_text(_FAKE_BENCH)
     (bench_dir / "bench_other.py").write_text(_FAKE_BENCH)
     out = tmp_path / "results"
-    assert run_bench(out, only=["fake"], quick=True, extra=["--extra", "x"],
-                     bench_dir=bench_dir) == 0
+    assert (
+        run_bench(out, only=["fake"], quick=True, extra=["--extra", "x"], bench_dir=bench_dir) == 0
+    )
     assert json.loads((out / "bench_fake.json").read_text())["rows"][0]["quick"] is True
     with open(out / "bench_fake.csv", newline="") as f:
         table = list(csv.DictReader(f))
@@ -199,10 +257,16 @@ def test_bench_unknown_name(tmp_path, capsys):
 def test_bench_command_passes_options(monkeypatch, tmp_path):
     seen = {}
     monkeypatch.setattr(cli, "run_bench", lambda out, **kw: seen.update(out=out, **kw) or 0)
-    assert main(["bench", "--only", "fastica", "--quick", "--out", str(tmp_path),
-                 "--sizes", "1000x4"]) == 0
-    assert seen == {"out": str(tmp_path), "only": ["fastica"], "quick": True,
-                    "extra": ["--sizes", "1000x4"]}
+    assert (
+        main(["bench", "--only", "fastica", "--quick", "--out", str(tmp_path), "--sizes", "1000x4"])
+        == 0
+    )
+    assert seen == {
+        "out": str(tmp_path),
+        "only": ["fastica"],
+        "quick": True,
+        "extra": ["--sizes", "1000x4"],
+    }
 
 
 @pytest.mark.skipif(not BENCH_DIR.is_dir(), reason="needs a source checkout")
@@ -213,12 +277,18 @@ def test_real_benchmarks_have_a_main():
         assert callable(runpy.run_path(str(BENCH_DIR / script))["main"])
 
 
-@pytest.mark.parametrize("name, own, foreign", [
-    ("tcl", ["--segments", "--segment-length"], ["--rate-prior", "--gamma", "--part",
-                                                 "--n-samples", "--image-size"]),
-    ("pcl", ["--n-samples"], ["--rate-prior", "--gamma", "--part", "--segments"]),
-    ("slowvae", ["--rate-prior", "--gamma", "--part", "--image-size"], ["--segments"]),
-])
+@pytest.mark.parametrize(
+    "name, own, foreign",
+    [
+        (
+            "tcl",
+            ["--segments", "--segment-length"],
+            ["--rate-prior", "--gamma", "--part", "--n-samples", "--image-size"],
+        ),
+        ("pcl", ["--n-samples"], ["--rate-prior", "--gamma", "--part", "--segments"]),
+        ("slowvae", ["--rate-prior", "--gamma", "--part", "--image-size"], ["--segments"]),
+    ],
+)
 def test_experiment_help_lists_its_own_options_only(name, own, foreign, capsys):
     with pytest.raises(SystemExit):
         main(["experiment", name, "--help"])

@@ -26,10 +26,14 @@ def test_sklearn_compatible(estimator, check):
 # scikit-learn's checks at default parameters. The neural estimators' defaults train for
 # thousands of steps per fit, and the checks fit dozens of times: minutes per estimator
 # on a CPU, so those run with the slow tests (make test-slow).
-@pytest.mark.parametrize("cls", [
-    nlica.FastICA,
-    *(pytest.param(getattr(nlica, name), marks=pytest.mark.slow) for name in NEURAL),
-], ids=lambda cls: cls.__name__)
+@pytest.mark.parametrize(
+    "cls",
+    [
+        nlica.FastICA,
+        *(pytest.param(getattr(nlica, name), marks=pytest.mark.slow) for name in NEURAL),
+    ],
+    ids=lambda cls: cls.__name__,
+)
 def test_sklearn_checks_at_default_parameters(cls):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ConvergenceWarnings on the checks' tiny data
@@ -39,8 +43,11 @@ def test_sklearn_checks_at_default_parameters(cls):
 # Every public estimator class is in the table above (a new one must be added there).
 def test_every_estimator_is_checked():
     classes = {type(est) for est in checked_instances()}
-    public = {obj for obj in map(lambda name: getattr(nlica, name), nlica.__all__)
-              if isinstance(obj, type) and issubclass(obj, BaseICA)}
+    public = {
+        obj
+        for obj in map(lambda name: getattr(nlica, name), nlica.__all__)
+        if isinstance(obj, type) and issubclass(obj, BaseICA)
+    }
     assert public == classes
 
 
@@ -54,10 +61,18 @@ def _X(n=400, k=3, seed=0, dtype=np.float64):
 
 
 BAD_X = [
-    ("nan", lambda X: np.where(np.arange(X.size).reshape(X.shape) == 5, np.nan, X), ValueError,
-     "NaN"),
-    ("inf", lambda X: np.where(np.arange(X.size).reshape(X.shape) == 5, np.inf, X), ValueError,
-     "infinity"),
+    (
+        "nan",
+        lambda X: np.where(np.arange(X.size).reshape(X.shape) == 5, np.nan, X),
+        ValueError,
+        "NaN",
+    ),
+    (
+        "inf",
+        lambda X: np.where(np.arange(X.size).reshape(X.shape) == 5, np.inf, X),
+        ValueError,
+        "infinity",
+    ),
     ("1d", lambda X: X[:, 0], ValueError, "2D"),
     ("3d", lambda X: X[None], ValueError, "dim"),
     ("empty", lambda X: X[:0], ValueError, "sample"),

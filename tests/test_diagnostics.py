@@ -46,8 +46,9 @@ def _gaussian_walk(n, k, rng):
 
 
 def _verdict(X, method, **kw):
-    return check_assumptions(X, methods=(method,), n_permutations=PERM, random_state=0,
-                             **kw).holds[method]
+    return check_assumptions(X, methods=(method,), n_permutations=PERM, random_state=0, **kw).holds[
+        method
+    ]
 
 
 # ------------------------------------------------------------------------ check_assumptions
@@ -80,7 +81,7 @@ def test_pcl_verdicts():
     # Dependence at lag 2 only (two interleaved AR processes) is seen at lag=2.
     S = make_ar_sources(4, N, rho=0.9, random_state=2)
     inter = np.empty_like(S)
-    inter[0::2], inter[1::2] = S[: N // 2], S[N // 2:]
+    inter[0::2], inter[1::2] = S[: N // 2], S[N // 2 :]
     assert _verdict(_mlp(inter), "pcl", lag=2)
 
 
@@ -89,8 +90,9 @@ def test_slowvae_verdicts():
     assert _verdict(data.X, "slowvae")
     rng = np.random.default_rng(0)
     gaussian_steps = _mlp(_gaussian_walk(N, 4, rng))
-    report = check_assumptions(gaussian_steps, methods=("slowvae", "pcl"),
-                               n_permutations=PERM, random_state=0)
+    report = check_assumptions(
+        gaussian_steps, methods=("slowvae", "pcl"), n_permutations=PERM, random_state=0
+    )
     # Slow and dependent, but the transitions are Gaussian: SlowVAE's assumption fails.
     assert report.holds == {"slowvae": False, "pcl": True}
     assert not _verdict(_mlp(_std(rng.laplace(size=(N, 4)))), "slowvae")
@@ -130,16 +132,19 @@ def test_reproducible_and_input_untouched():
     np.testing.assert_array_equal(X, X0)
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(methods=("ica",)), "methods"),
-    (dict(methods=()), "methods"),
-    (dict(lag=0), "lag"),
-    (dict(lag=5000), "lag"),
-    (dict(n_permutations=0), "n_permutations"),
-    (dict(alpha=1.5), "alpha"),
-    (dict(segments=np.zeros(10)), "segments"),
-    (dict(groups=np.zeros(3)), "groups"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(methods=("ica",)), "methods"),
+        (dict(methods=()), "methods"),
+        (dict(lag=0), "lag"),
+        (dict(lag=5000), "lag"),
+        (dict(n_permutations=0), "n_permutations"),
+        (dict(alpha=1.5), "alpha"),
+        (dict(segments=np.zeros(10)), "segments"),
+        (dict(groups=np.zeros(3)), "groups"),
+    ],
+)
 def test_bad_arguments(kwargs, match):
     X = np.random.default_rng(0).normal(size=(512, 3))
     with pytest.raises(ValueError, match=match):
@@ -150,8 +155,9 @@ def test_bad_data():
     with pytest.raises(ValueError, match="2 features"):
         check_assumptions(np.random.default_rng(0).normal(size=(100, 1)))
     with pytest.raises(ValueError, match="one label"):
-        check_assumptions(np.random.default_rng(0).normal(size=(100, 2)), methods="tcl",
-                          segments=np.zeros(100))
+        check_assumptions(
+            np.random.default_rng(0).normal(size=(100, 2)), methods="tcl", segments=np.zeros(100)
+        )
 
 
 # ---------------------------------------------------------------------- component_stability
@@ -169,8 +175,9 @@ def _which_source(S, S_est):
 @pytest.mark.parametrize("resample, n", [("bootstrap", 2**14), ("split", 4096)])
 def test_stability_separates_identifiable_components(resample, n):
     S, X = _laplace_and_gaussians(0, n=n)
-    result = component_stability(FastICA(n_components=5, random_state=0), X, n_runs=8,
-                                 resample=resample, random_state=0)
+    result = component_stability(
+        FastICA(n_components=5, random_state=0), X, n_runs=8, resample=resample, random_state=0
+    )
     assert isinstance(result, StabilityResult)
     source = _which_source(S, result.estimator.transform(X))
     laplace, gauss = result.stability[source < 3], result.stability[source >= 3]
@@ -191,13 +198,11 @@ def test_stability_separates_identifiable_components(resample, n):
 def test_stability_seed_mode_and_jobs():
     rng = np.random.default_rng(1)
     X = rng.laplace(size=(2000, 3)) @ rng.normal(size=(3, 3))
-    a = component_stability(FastICA(random_state=0), X, n_runs=3, resample="seed",
-                            random_state=0)
+    a = component_stability(FastICA(random_state=0), X, n_runs=3, resample="seed", random_state=0)
     assert a.resample == "seed" and np.all(a.stability > 0.95)
     b = component_stability(FastICA(random_state=0), X, n_runs=3, random_state=0)
     with parallel_config(backend="threading"):  # no process start-up in the unit suite
-        c = component_stability(FastICA(random_state=0), X, n_runs=3, random_state=0,
-                                n_jobs=2)
+        c = component_stability(FastICA(random_state=0), X, n_runs=3, random_state=0, n_jobs=2)
     np.testing.assert_allclose(b.stability, c.stability)
 
 
@@ -239,26 +244,39 @@ def test_fit_params_are_resampled_in_blocks():
 def test_stability_neural_estimators_run(one_torch_thread):
     data = make_pcl_dataset(2, n_layers=1, n_samples=1024, random_state=0)
     groups = np.repeat([0, 1], 512)
-    result = component_stability(PCL(max_iter=40, device="cpu"), data.X, n_runs=2,
-                                 random_state=0, groups=groups)
+    result = component_stability(
+        PCL(max_iter=40, device="cpu"), data.X, n_runs=2, random_state=0, groups=groups
+    )
     assert result.method == "spearman" and result.stability.shape == (2,)
     assert np.all((result.stability >= 0) & (result.stability <= 1))
-    tcl_data = make_tcl_dataset(2, n_layers=1, n_segments=4, segment_length=128,
-                                random_state=0)
-    result = component_stability(TCL(max_iter=20, device="cpu"), tcl_data.X, n_runs=2,
-                                 random_state=0, segments=tcl_data.segments)
+    tcl_data = make_tcl_dataset(2, n_layers=1, n_segments=4, segment_length=128, random_state=0)
+    result = component_stability(
+        TCL(max_iter=20, device="cpu"),
+        tcl_data.X,
+        n_runs=2,
+        random_state=0,
+        segments=tcl_data.segments,
+    )
     assert result.consensus.shape == (512, 2)
-    result = component_stability(SlowVAE(n_components=2, max_iter=20, device="cpu"),
-                                 data.X, n_runs=2, resample="split", random_state=0,
-                                 groups=groups)
+    result = component_stability(
+        SlowVAE(n_components=2, max_iter=20, device="cpu"),
+        data.X,
+        n_runs=2,
+        resample="split",
+        random_state=0,
+        groups=groups,
+    )
     assert result.stability.shape == (2,) and result.resample == "split"
 
 
-@pytest.mark.parametrize("kwargs, error, match", [
-    (dict(n_runs=1), ValueError, "n_runs"),
-    (dict(resample="jackknife"), ValueError, "resample"),
-    (dict(resample="split", n_runs=3), ValueError, "even"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        (dict(n_runs=1), ValueError, "n_runs"),
+        (dict(resample="jackknife"), ValueError, "resample"),
+        (dict(resample="split", n_runs=3), ValueError, "even"),
+    ],
+)
 def test_stability_bad_arguments(kwargs, error, match):
     X = np.random.default_rng(0).laplace(size=(200, 2))
     with pytest.raises(error, match=match):
@@ -286,8 +304,13 @@ def test_fastica_score_is_a_density():
     g = np.linspace(-30, 30, 601)
     grid = np.stack(np.meshgrid(g, g), axis=-1).reshape(-1, 2)
     cell = (g[1] - g[0]) ** 2
-    for kw in (dict(fun="logcosh"), dict(fun="exp"), dict(fun="cube"),
-               dict(n_components=1), dict(whiten="arbitrary-variance")):
+    for kw in (
+        dict(fun="logcosh"),
+        dict(fun="exp"),
+        dict(fun="cube"),
+        dict(n_components=1),
+        dict(whiten="arbitrary-variance"),
+    ):
         ica = FastICA(random_state=0, **kw).fit(X)
         mass = np.exp(ica.score_samples(grid)).sum() * cell
         assert mass == pytest.approx(1.0, abs=0.01), kw
@@ -298,31 +321,32 @@ def test_fastica_score_selects_models():
     S = rng.laplace(size=(6000, 3))
     X = S @ rng.normal(size=(3, 3)).T
     train, test = X[:3000], X[3000:]
-    scores = {fun: FastICA(fun=fun, random_state=0).fit(train).score(test)
-              for fun in ("logcosh", "cube")}
+    scores = {
+        fun: FastICA(fun=fun, random_state=0).fit(train).score(test) for fun in ("logcosh", "cube")
+    }
     assert scores["logcosh"] > scores["cube"]  # Laplace sources are super-Gaussian
     search = GridSearchCV(FastICA(random_state=0), {"n_components": [1, 2, 3]}, cv=2)
     assert search.fit(X).best_params_ == {"n_components": 3}
     with pytest.raises(ValueError, match="callable"):
-        FastICA(fun=lambda x: (np.tanh(x), (1 - np.tanh(x) ** 2).mean(-1)),
-                random_state=0).fit(train).score(test)
+        FastICA(fun=lambda x: (np.tanh(x), (1 - np.tanh(x) ** 2).mean(-1)), random_state=0).fit(
+            train
+        ).score(test)
 
 
 def test_tcl_score_warns_on_segments_it_never_saw(one_torch_thread):
-    S, segments = make_nonstationary_sources(3, n_segments=8, segment_length=512,
-                                             random_state=0)
+    S, segments = make_nonstationary_sources(3, n_segments=8, segment_length=512, random_state=0)
     mixing = make_mlp_mixing(3, 1, random_state=0)
     X = mixing(S)
     # Fit on the even samples, cut into segments of 256: the 8 true segments.
-    tcl = TCL(n_layers=1, segment_length=256, max_iter=300, device="cpu",
-              random_state=0).fit(X[0::2])
+    tcl = TCL(n_layers=1, segment_length=256, max_iter=300, device="cpu", random_state=0).fit(
+        X[0::2]
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         # Held-out samples from within the training segments: no warning, above chance.
         assert tcl.score(X[1::2]) > 0.25
         assert tcl.score(X[1::2], segments=segments[1::2]) > 0.25
-    S_new, _ = make_nonstationary_sources(3, n_segments=8, segment_length=256,
-                                          random_state=1)
+    S_new, _ = make_nonstationary_sources(3, n_segments=8, segment_length=256, random_state=1)
     with pytest.warns(UserWarning, match="near chance.*segment_length_"):
         tcl.score(mixing(S_new))
     with pytest.raises(ValueError, match="unseen in fit"):

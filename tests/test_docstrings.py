@@ -8,8 +8,18 @@ import pytest
 
 import nlica
 
-MODULES = ["nlica", "nlica.metrics", "nlica.datasets", "nlica.plotting", "nlica.losses",
-           "nlica.samplers", "nlica.nn", "nlica.utils", "nlica.io", "nlica.experiments"]
+MODULES = [
+    "nlica",
+    "nlica.metrics",
+    "nlica.datasets",
+    "nlica.plotting",
+    "nlica.losses",
+    "nlica.samplers",
+    "nlica.nn",
+    "nlica.utils",
+    "nlica.io",
+    "nlica.experiments",
+]
 if importlib.util.find_spec("mne") is not None:  # an optional extra
     MODULES.append("nlica.integrations.mne")
 
@@ -26,8 +36,9 @@ def _public_objects():
     return seen
 
 
-@pytest.mark.parametrize("qualname, obj", _public_objects(), ids=lambda v: v if
-                         isinstance(v, str) else "")
+@pytest.mark.parametrize(
+    "qualname, obj", _public_objects(), ids=lambda v: v if isinstance(v, str) else ""
+)
 def test_public_object_has_docstring_with_example(qualname, obj):
     doc = inspect.getdoc(obj) or ""
     assert len(doc.splitlines()) >= 3, f"{qualname} needs a docstring"

@@ -27,23 +27,34 @@ def _check_rows(rows, methods, rule_word):
 
 
 def test_tcl_experiment_tiny():
-    rows = run_tcl_experiment([1], [4], n_seeds=1, n_sources=2, segment_length=64,
-                              estimator_params={"max_iter": 5})
+    rows = run_tcl_experiment(
+        [1], [4], n_seeds=1, n_sources=2, segment_length=64, estimator_params={"max_iter": 5}
+    )
     _check_rows(rows, ["TCL", "FastICA"], "pearson")
     assert all(r["n_layers"] == 1 and r["n_segments"] == 4 for r in rows)
 
 
 def test_pcl_experiment_tiny():
-    rows = run_pcl_experiment([1], n_seeds=1, n_sources=2, n_samples=512,
-                              estimator_params={"max_iter": 5})
+    rows = run_pcl_experiment(
+        [1], n_seeds=1, n_sources=2, n_samples=512, estimator_params={"max_iter": 5}
+    )
     _check_rows(rows, ["PCL", "FastICA"], "pearson")
 
 
 def test_slowvae_experiment_tiny_both_parts():
     rows, traversals = run_slowvae_experiment(
-        "both", [1], ["laplace"], n_seeds=1, n_sources=2, n_samples=256, n_frames=60,
-        image_size=8, n_groups=2, estimator_params={"max_iter": 3, "batch_size": 8},
-        return_traversals=True)
+        "both",
+        [1],
+        ["laplace"],
+        n_seeds=1,
+        n_sources=2,
+        n_samples=256,
+        n_frames=60,
+        image_size=8,
+        n_groups=2,
+        estimator_params={"max_iter": 3, "batch_size": 8},
+        return_traversals=True,
+    )
     _check_rows(rows, ["SlowVAE", "beta-VAE", "FastICA"], "spearman")
     assert {r["part"] for r in rows} == {"vector", "sprites"}
     sprites = [r for r in rows if r["part"] == "sprites"]
@@ -70,10 +81,17 @@ def test_slowvae_experiment_baseline_is_gamma_zero(monkeypatch):
             return super().fit(X, groups=groups)
 
     monkeypatch.setattr(experiments.slowvae, "SlowVAE", Spy)
-    run_slowvae_experiment("vector", [1], n_seeds=1, n_sources=2, n_samples=128,
-                           estimator_params={"max_iter": 2})
-    run_slowvae_experiment("sprites", n_seeds=1, n_frames=40, image_size=8, n_groups=1,
-                           estimator_params={"max_iter": 2, "batch_size": 4})
+    run_slowvae_experiment(
+        "vector", [1], n_seeds=1, n_sources=2, n_samples=128, estimator_params={"max_iter": 2}
+    )
+    run_slowvae_experiment(
+        "sprites",
+        n_seeds=1,
+        n_frames=40,
+        image_size=8,
+        n_groups=1,
+        estimator_params={"max_iter": 2, "batch_size": 4},
+    )
     assert seen == [(10.0, 1.0), (0.0, 1.0), (10.0, 1.0), (0.0, 8.0)]
 
 
@@ -82,9 +100,19 @@ def test_slowvae_experiment_without_baseline_reports_progress(monkeypatch, capsy
     monkeypatch.setitem(sys.modules, "tqdm", None)
     monkeypatch.setitem(sys.modules, "tqdm.auto", None)
     rows, traversals = run_slowvae_experiment(
-        "both", [1], n_seeds=1, n_sources=2, n_samples=128, n_frames=40, image_size=8,
-        n_groups=1, estimator_params={"max_iter": 2, "batch_size": 4}, baseline=False,
-        return_traversals=True, progress=True)
+        "both",
+        [1],
+        n_seeds=1,
+        n_sources=2,
+        n_samples=128,
+        n_frames=40,
+        image_size=8,
+        n_groups=1,
+        estimator_params={"max_iter": 2, "batch_size": 4},
+        baseline=False,
+        return_traversals=True,
+        progress=True,
+    )
     assert {r["method"] for r in rows} == {"SlowVAE", "FastICA"}
     assert {t["method"] for t in traversals} == {"SlowVAE"}
     err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("[")]
@@ -107,7 +135,10 @@ def test_summarize_groups_by_method_and_keys():
     ]
     out = summarize(rows, ["L"])
     assert [(r["method"], r["L"], r["n_seeds"]) for r in out] == [
-        ("A", 1, 2), ("A", 2, 1), ("B", 1, 1)]
+        ("A", 1, 2),
+        ("A", 2, 1),
+        ("B", 1, 1),
+    ]
     first = out[0]
     assert first["mcc_mean"] == pytest.approx(0.3)
     assert (first["mcc_min"], first["mcc_max"]) == (0.2, 0.4)
@@ -115,10 +146,24 @@ def test_summarize_groups_by_method_and_keys():
 
 
 def test_summarize_handles_none_keys():
-    rows = [{"method": "A", "part": "vector", "n_layers": 1, "transitions": None,
-             "mcc": 0.5, "seconds": 1.0},
-            {"method": "A", "part": "sprites", "n_layers": None, "transitions": "laplace",
-             "mcc": 0.7, "seconds": 1.0}]
+    rows = [
+        {
+            "method": "A",
+            "part": "vector",
+            "n_layers": 1,
+            "transitions": None,
+            "mcc": 0.5,
+            "seconds": 1.0,
+        },
+        {
+            "method": "A",
+            "part": "sprites",
+            "n_layers": None,
+            "transitions": "laplace",
+            "mcc": 0.7,
+            "seconds": 1.0,
+        },
+    ]
     out = summarize(rows, ["part", "n_layers", "transitions"])
     assert {r["part"]: r["mcc_mean"] for r in out} == {"vector": 0.5, "sprites": 0.7}
 
@@ -139,9 +184,28 @@ def _check_outputs(tmp_path, name):
 
 def test_cli_tcl_writes_outputs(tmp_path, capsys):
     pytest.importorskip("matplotlib")
-    assert main(["tcl", "--layers", "1", "--segments", "4", "--segment-length", "64",
-                 "--n-sources", "2", "--seeds", "1", "--max-iter", "5",
-                 "--out", str(tmp_path)]) == 0
+    assert (
+        main(
+            [
+                "tcl",
+                "--layers",
+                "1",
+                "--segments",
+                "4",
+                "--segment-length",
+                "64",
+                "--n-sources",
+                "2",
+                "--seeds",
+                "1",
+                "--max-iter",
+                "5",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     assert "MCC rule" in capsys.readouterr().out
     _check_outputs(tmp_path, "tcl_experiment")
     assert (tmp_path / "tcl_experiment.png").stat().st_size > 1000
@@ -149,46 +213,120 @@ def test_cli_tcl_writes_outputs(tmp_path, capsys):
 
 def test_cli_pcl_writes_outputs(tmp_path, capsys):
     pytest.importorskip("matplotlib")
-    assert main(["pcl", "--layers", "1", "--n-samples", "512", "--n-sources", "2",
-                 "--seeds", "1", "--max-iter", "5", "--out", str(tmp_path)]) == 0
+    assert (
+        main(
+            [
+                "pcl",
+                "--layers",
+                "1",
+                "--n-samples",
+                "512",
+                "--n-sources",
+                "2",
+                "--seeds",
+                "1",
+                "--max-iter",
+                "5",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     _check_outputs(tmp_path, "pcl_experiment")
     assert (tmp_path / "pcl_experiment.png").stat().st_size > 1000
 
 
 def test_cli_slowvae_writes_outputs(tmp_path, capsys):
     pytest.importorskip("matplotlib")
-    assert main(["slowvae", "--part", "both", "--layers", "1", "--seeds", "1",
-                 "--n-sources", "2", "--n-samples", "256", "--n-frames", "60",
-                 "--image-size", "8", "--n-groups", "2", "--max-iter", "3",
-                 "--batch-size", "8", "--transitions", "laplace", "natural",
-                 "--out", str(tmp_path)]) == 0
+    assert (
+        main(
+            [
+                "slowvae",
+                "--part",
+                "both",
+                "--layers",
+                "1",
+                "--seeds",
+                "1",
+                "--n-sources",
+                "2",
+                "--n-samples",
+                "256",
+                "--n-frames",
+                "60",
+                "--image-size",
+                "8",
+                "--n-groups",
+                "2",
+                "--max-iter",
+                "3",
+                "--batch-size",
+                "8",
+                "--transitions",
+                "laplace",
+                "natural",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "spearman" in out.lower() and "per factor" in out
     saved = _check_outputs(tmp_path, "slowvae_experiment")
     assert {r["transitions"] for r in saved["rows"] if r["part"] == "sprites"} == {
-        "laplace", "natural"}
+        "laplace",
+        "natural",
+    }
     assert (tmp_path / "slowvae_experiment.png").stat().st_size > 1000
     assert (tmp_path / "slowvae_experiment_traversal.png").stat().st_size > 1000
 
 
 def test_cli_dispatch_through_package_cli(tmp_path):
     pytest.importorskip("matplotlib")
-    assert cli_main(["experiment", "slowvae", "--part", "vector", "--layers", "1",
-                     "--seeds", "1", "--n-sources", "2", "--n-samples", "128",
-                     "--max-iter", "2", "--out", str(tmp_path)]) == 0
+    assert (
+        cli_main(
+            [
+                "experiment",
+                "slowvae",
+                "--part",
+                "vector",
+                "--layers",
+                "1",
+                "--seeds",
+                "1",
+                "--n-sources",
+                "2",
+                "--n-samples",
+                "128",
+                "--max-iter",
+                "2",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     assert (tmp_path / "slowvae_experiment.json").exists()
     assert not (tmp_path / "slowvae_experiment_traversal.png").exists()
     assert experiments.__all__.count("run_slowvae_experiment") == 1
 
 
-@pytest.mark.parametrize("call,exc,match", [
-    (lambda: run_tcl_experiment(None), TypeError, "layers must be a sequence"),
-    (lambda: run_tcl_experiment([1], 4), TypeError, "segments must be a sequence"),
-    (lambda: run_pcl_experiment([]), ValueError, "layers is empty"),
-    (lambda: run_pcl_experiment([1], n_seeds=0), ValueError, "n_seeds must be an integer"),
-    (lambda: run_slowvae_experiment("sprites", transitions=[]), ValueError,
-     "transitions is empty"),
-])
+@pytest.mark.parametrize(
+    "call,exc,match",
+    [
+        (lambda: run_tcl_experiment(None), TypeError, "layers must be a sequence"),
+        (lambda: run_tcl_experiment([1], 4), TypeError, "segments must be a sequence"),
+        (lambda: run_pcl_experiment([]), ValueError, "layers is empty"),
+        (lambda: run_pcl_experiment([1], n_seeds=0), ValueError, "n_seeds must be an integer"),
+        (
+            lambda: run_slowvae_experiment("sprites", transitions=[]),
+            ValueError,
+            "transitions is empty",
+        ),
+    ],
+)
 def test_bad_sweeps_are_refused_before_any_job(call, exc, match):
     with pytest.raises(exc, match=match):
         call()

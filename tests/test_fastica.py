@@ -29,10 +29,18 @@ def test_recovers_sources(backend, algorithm):
     assert ica.backend_ == backend
 
 
-@pytest.mark.parametrize("kwargs", [
-    {}, {"whiten": "arbitrary-variance"}, {"algorithm": "deflation"}, {"fun": "exp"},
-    {"fun": "cube"}, {"n_components": 3}, {"fun_args": {"alpha": 1.5}},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"whiten": "arbitrary-variance"},
+        {"algorithm": "deflation"},
+        {"fun": "exp"},
+        {"fun": "cube"},
+        {"n_components": 3},
+        {"fun_args": {"alpha": 1.5}},
+    ],
+)
 def test_matches_sklearn(kwargs):
     # Same algorithm, same w_init from the same seed: the same answer to rounding.
     _, _, X = _problem(n=3000, seed=1)
@@ -200,8 +208,10 @@ def test_constant_first_channel_with_fewer_components():
 
 @pytest.mark.parametrize("backend", ["numpy", "torch"])
 @pytest.mark.parametrize("whiten_solver", ["eigh", "svd"])
-@pytest.mark.parametrize("dtype, scale", [(np.float32, 1e30), (np.float32, 1e-30),
-                                          (np.float64, 1e200), (np.float64, 1e-200)])
+@pytest.mark.parametrize(
+    "dtype, scale",
+    [(np.float32, 1e30), (np.float32, 1e-30), (np.float64, 1e200), (np.float64, 1e-200)],
+)
 def test_extreme_scales_whiten_like_unit_scale(backend, whiten_solver, dtype, scale):
     # X @ X.T overflows or underflows in the dtype; the sources must not notice the scale.
     S, _, X = _problem(n=2000, k=3)
@@ -234,23 +244,29 @@ def test_bad_alpha_refused_before_fitting(alpha):
         FastICA(fun_args={"alpha": alpha}).fit(X)
 
 
-@pytest.mark.parametrize("w_init, exc, match", [
-    (np.full((4, 4), np.nan), ValueError, "w_init contains NaN or infinity"),
-    (np.full((4, 4), "a"), TypeError, "w_init has dtype"),
-    (np.ones(4), ValueError, "w_init must be a 2D array"),
-])
+@pytest.mark.parametrize(
+    "w_init, exc, match",
+    [
+        (np.full((4, 4), np.nan), ValueError, "w_init contains NaN or infinity"),
+        (np.full((4, 4), "a"), TypeError, "w_init has dtype"),
+        (np.ones(4), ValueError, "w_init must be a 2D array"),
+    ],
+)
 def test_bad_w_init_named(w_init, exc, match):
     _, _, X = _problem(n=500)
     with pytest.raises(exc, match=match):
         FastICA(w_init=w_init).fit(X)
 
 
-@pytest.mark.parametrize("S, exc, match", [
-    (np.full((5, 4), np.nan), ValueError, "X contains NaN or infinity"),
-    (np.ones(4), ValueError, "X must be a 2D array"),
-    (np.full((5, 4), "1.0"), TypeError, "X has dtype"),
-    (np.ones((5, 3)), ValueError, r"inverse_transform needs shape \(n_samples, 4\)"),
-])
+@pytest.mark.parametrize(
+    "S, exc, match",
+    [
+        (np.full((5, 4), np.nan), ValueError, "X contains NaN or infinity"),
+        (np.ones(4), ValueError, "X must be a 2D array"),
+        (np.full((5, 4), "1.0"), TypeError, "X has dtype"),
+        (np.ones((5, 3)), ValueError, r"inverse_transform needs shape \(n_samples, 4\)"),
+    ],
+)
 def test_inverse_transform_input_checked(S, exc, match):
     _, _, X = _problem(n=500)
     ica = FastICA(random_state=0).fit(X)
@@ -265,8 +281,11 @@ def test_channels_first_eeg_shape_warns_and_fits():
     rng = np.random.default_rng(0)
     X = rng.laplace(size=(32, 30504))
     for backend in ("numpy", "torch"):
-        with pytest.warns(UserWarning, match=r"more features \(30504\) than samples \(32\).*"
-                                             r"pass X\.T") as record:
+        with pytest.warns(
+            UserWarning,
+            match=r"more features \(30504\) than samples \(32\).*"
+            r"pass X\.T",
+        ) as record:
             S = FastICA(random_state=0, backend=backend, device="cpu").fit_transform(X)
         assert record[0].filename == __file__
         assert S.shape == (32, 31)  # the rank of 32 centred rows
@@ -275,8 +294,11 @@ def test_channels_first_eeg_shape_warns_and_fits():
 
 def test_wide_input_without_whitening_is_refused():
     X = np.random.default_rng(0).laplace(size=(10, 50))
-    with pytest.raises(ValueError, match=r"more features \(50\) than samples \(10\).*"
-                                         r"whiten=False.*pass X\.T"):
+    with pytest.raises(
+        ValueError,
+        match=r"more features \(50\) than samples \(10\).*"
+        r"whiten=False.*pass X\.T",
+    ):
         FastICA(whiten=False).fit(X)
 
 
@@ -285,7 +307,8 @@ def test_wide_input_matches_sklearn_svd():
     # whitening nlica gives scikit-learn's answer.
     rng = np.random.default_rng(1)
     X = rng.laplace(size=(500, 5)) @ rng.normal(size=(5, 1000)) + 0.01 * rng.normal(
-        size=(500, 1000))
+        size=(500, 1000)
+    )
     with pytest.warns(UserWarning, match="more features"):
         ours = FastICA(n_components=5, random_state=0).fit(X)
     ref = SkFastICA(n_components=5, random_state=0).fit(X)
@@ -303,20 +326,28 @@ def test_fit_transform_equals_transform_exactly(dtype):
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # whiten=False
-@pytest.mark.parametrize("kwargs", [
-    {}, {"whiten": "arbitrary-variance"}, {"whiten": False}, {"algorithm": "deflation"},
-    {"n_components": 2},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"whiten": "arbitrary-variance"},
+        {"whiten": False},
+        {"algorithm": "deflation"},
+        {"n_components": 2},
+    ],
+)
 def test_fastica_function_matches_sklearn(kwargs):
     from sklearn.decomposition import fastica as sk_fastica
 
     from nlica import fastica
 
     _, _, X = _problem(n=3000, seed=4, k=3)
-    ours = fastica(X, random_state=0, whiten_solver="svd", return_X_mean=True,
-                   return_n_iter=True, **kwargs)
-    ref = sk_fastica(X, random_state=0, whiten_solver="svd", return_X_mean=True,
-                     return_n_iter=True, **kwargs)
+    ours = fastica(
+        X, random_state=0, whiten_solver="svd", return_X_mean=True, return_n_iter=True, **kwargs
+    )
+    ref = sk_fastica(
+        X, random_state=0, whiten_solver="svd", return_X_mean=True, return_n_iter=True, **kwargs
+    )
     assert len(ours) == len(ref) == 5
     for a, b in zip(ours[:4], ref[:4]):
         if b is None:

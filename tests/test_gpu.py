@@ -26,8 +26,7 @@ from nlica.metrics import amari_distance, mean_corr_coef
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_gpu.py"
 
-requires_cuda = pytest.mark.skipif(not torch.cuda.is_available(),
-                                   reason="needs a CUDA device")
+requires_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
 
 # ------------------------------------------------------------------------- problems
@@ -35,25 +34,39 @@ def _tcl_problem():
     data = make_tcl_dataset(3, n_layers=2, n_segments=16, segment_length=256, random_state=1)
     # Two recordings: segments are cut by segment_length within each one.
     groups = np.repeat([0, 1], data.X.shape[0] // 2)
-    return dict(cls=TCL, X=data.X, target=data.target, method="pearson",
-                params=dict(n_layers=2, segment_length=256, max_iter=800, n_init=2,
-                            random_state=1),
-                fit=dict(groups=groups))
+    return dict(
+        cls=TCL,
+        X=data.X,
+        target=data.target,
+        method="pearson",
+        params=dict(n_layers=2, segment_length=256, max_iter=800, n_init=2, random_state=1),
+        fit=dict(groups=groups),
+    )
 
 
 def _pcl_problem():
     data = make_pcl_dataset(3, n_layers=2, n_samples=2**13, random_state=0)
     groups = np.repeat([0, 1], data.X.shape[0] // 2)
-    return dict(cls=PCL, X=data.X, target=data.S, method="pearson",
-                params=dict(max_iter=600, batch_size=512, random_state=0),
-                fit=dict(groups=groups))
+    return dict(
+        cls=PCL,
+        X=data.X,
+        target=data.S,
+        method="pearson",
+        params=dict(max_iter=600, batch_size=512, random_state=0),
+        fit=dict(groups=groups),
+    )
 
 
 def _slowvae_problem():
     data = make_slowvae_dataset(3, n_layers=1, n_samples=4000, n_groups=4, random_state=0)
-    return dict(cls=SlowVAE, X=data.X, target=data.S, method="spearman",
-                params=dict(max_iter=1000, hidden_layer_sizes=(32, 32), random_state=0),
-                fit=dict(groups=data.groups))
+    return dict(
+        cls=SlowVAE,
+        X=data.X,
+        target=data.S,
+        method="spearman",
+        params=dict(max_iter=1000, hidden_layer_sizes=(32, 32), random_state=0),
+        fit=dict(groups=data.groups),
+    )
 
 
 PROBLEMS = {"TCL": _tcl_problem, "PCL": _pcl_problem, "SlowVAE": _slowvae_problem}
@@ -62,8 +75,7 @@ MAX_MCC_GAP = 0.06  # CPU and CUDA draw different batches, so they are not bit-i
 
 
 def _mcc(problem, est):
-    return mean_corr_coef(problem["target"], est.transform(problem["X"]),
-                          method=problem["method"])
+    return mean_corr_coef(problem["target"], est.transform(problem["X"]), method=problem["method"])
 
 
 def _fit(problem, device, **extra):
@@ -77,7 +89,8 @@ def _tiny_fitted(name, device):
     """A quickly fitted estimator (no quality needed) and its training data."""
     if name == "FastICA":
         X = np.random.default_rng(0).laplace(size=(3000, 3)) @ np.array(
-            [[1.0, 0.5, 0.2], [0.3, 1.0, 0.1], [0.2, 0.4, 1.0]])
+            [[1.0, 0.5, 0.2], [0.3, 1.0, 0.1], [0.2, 0.4, 1.0]]
+        )
         return FastICA(random_state=0, device=device).fit(X), X
     problem = PROBLEMS[name]()
     return _fit(problem, device, max_iter=50, n_init=1), problem["X"]
@@ -184,8 +197,7 @@ def test_gpu_model_pickles_and_clones(name, monkeypatch):
     fresh = sklearn.clone(est)
     assert fresh.get_params() == est.get_params()
     assert not hasattr(fresh, "device_")
-    assert fresh.fit(X, **({} if name == "FastICA" else _fit_kwargs(name))).device_.type == (
-        "cuda")
+    assert fresh.fit(X, **({} if name == "FastICA" else _fit_kwargs(name))).device_.type == ("cuda")
 
 
 def _fit_kwargs(name):
@@ -234,8 +246,9 @@ def bench():
 def test_bench_quick_cpu_writes_json(bench, tmp_path, capsys):
     path = tmp_path / "out" / "bench_gpu.json"
     n_threads = torch.get_num_threads()
-    sections = bench.main(["--quick", "--device", "cpu", "--sections", "fastica,steps",
-                           "--json", str(path)])
+    sections = bench.main(
+        ["--quick", "--device", "cpu", "--sections", "fastica,steps", "--json", str(path)]
+    )
     assert torch.get_num_threads() == n_threads  # restored after the run
     out = capsys.readouterr().out
     assert "nlica GPU benchmark" in out and "CPU:" in out and "GPU: none" in out
@@ -248,8 +261,12 @@ def test_bench_quick_cpu_writes_json(bench, tmp_path, capsys):
     rows = payload["rows"]
     assert rows and all(r["status"] == "ok" for r in rows), [r.get("error") for r in rows]
     fastica = payload["sections"]["fastica"]
-    assert [r["method"] for r in fastica] == ["sklearn", "nlica numpy", "nlica torch",
-                                              "nlica torch"]
+    assert [r["method"] for r in fastica] == [
+        "sklearn",
+        "nlica numpy",
+        "nlica torch",
+        "nlica torch",
+    ]
     for r in fastica:
         assert r["seconds"] > 0 and 0 <= r["amari"] < 0.1
     assert fastica[0]["ratio"] == pytest.approx(1.0)
@@ -261,8 +278,9 @@ def test_bench_quick_cpu_writes_json(bench, tmp_path, capsys):
 
 
 def test_bench_budget_skips_rows(bench, capsys):
-    sections = bench.main(["--quick", "--device", "cpu", "--sections", "pcl,tcl",
-                           "--budget", "1e-6"])
+    sections = bench.main(
+        ["--quick", "--device", "cpu", "--sections", "pcl,tcl", "--budget", "1e-6"]
+    )
     assert list(sections) == ["tcl", "pcl"]  # the script's order, not the option's
     assert all(r["status"] == "skipped" for rows in sections.values() for r in rows)
     assert "skipped (budget)" in capsys.readouterr().out
@@ -296,15 +314,17 @@ def test_bench_gpu_rows_follow_the_estimator_parameters(bench):
     first, later = bench._variants(Plain, "cuda")
     assert [v[1] for v in first] == ["float32", "float32"] and later == []
     first, later = bench._variants(Both, "cuda:1")
-    assert [(d, v) for d, v, _ in first] == [("cpu", "float32"), ("cuda:1", "float32"),
-                                              ("cuda:1", "bf16")]
+    assert [(d, v) for d, v, _ in first] == [
+        ("cpu", "float32"),
+        ("cuda:1", "float32"),
+        ("cuda:1", "bf16"),
+    ]
     assert [v for _, v, _ in later] == ["bf16+compile", "compile"]
     assert later[0][2] == {"precision": "bf16", "compile": True}
 
 
 def test_bench_steady_rate_leaves_out_the_first_interval(bench):
-    history = [{"step": 100, "time": 5.0}, {"step": 200, "time": 6.0},
-               {"step": 300, "time": 7.0}]
+    history = [{"step": 100, "time": 5.0}, {"step": 200, "time": 6.0}, {"step": 300, "time": 7.0}]
     assert bench.steady_rate(history) == pytest.approx(100.0)
     assert bench.steady_rate(history[:1]) == pytest.approx(20.0)
     assert bench.steady_rate([]) is None

@@ -97,14 +97,17 @@ def test_bad_estimator_unfitted_and_bad_exclude_are_clear():
 
 
 # ---------------------------------------------------------------- picks and scaling
-@pytest.mark.parametrize("picks, expected", [
-    (None, ["Fz", "Cz", "Pz"]),
-    ("eeg", ["Fz", "Cz", "Pz"]),
-    ("data", ["Fz", "Cz", "Pz"]),
-    (["eeg", "eog"], ["Fz", "Cz", "Pz", "EOG1"]),
-    (["Cz", "Fz", "EOG1"], ["Cz", "Fz", "EOG1"]),  # names: in the order given, as MNE
-    ([0, 2, 3], ["Fz", "Pz", "EOG1"]),
-])
+@pytest.mark.parametrize(
+    "picks, expected",
+    [
+        (None, ["Fz", "Cz", "Pz"]),
+        ("eeg", ["Fz", "Cz", "Pz"]),
+        ("data", ["Fz", "Cz", "Pz"]),
+        (["eeg", "eog"], ["Fz", "Cz", "Pz", "EOG1"]),
+        (["Cz", "Fz", "EOG1"], ["Cz", "Fz", "EOG1"]),  # names: in the order given, as MNE
+        ([0, 2, 3], ["Fz", "Pz", "EOG1"]),
+    ],
+)
 def test_picks_read_as_mne_reads_them(picks, expected):
     raw, _ = _raw()
     assert fit_raw(FastICA(random_state=0), raw, picks=picks).picks_ == expected
@@ -114,8 +117,9 @@ def test_default_picks_leave_out_eog_ecg_stim_misc_and_bads():
     rng = np.random.default_rng(1)
     types = ["eeg", "eeg", "eeg", "eeg", "eog", "ecg", "stim", "misc"]
     names = ["Fz", "Cz", "Pz", "Oz", "EOG", "ECG", "STI", "MISC"]
-    raw = mne.io.RawArray(rng.laplace(size=(8, 2000)), mne.create_info(names, 100.0, types),
-                          verbose=False)
+    raw = mne.io.RawArray(
+        rng.laplace(size=(8, 2000)), mne.create_info(names, 100.0, types), verbose=False
+    )
     raw.info["bads"] = ["Oz"]
     assert fit_raw(FastICA(random_state=0), raw).picks_ == ["Fz", "Cz", "Pz"]
 
@@ -155,10 +159,12 @@ def test_mixed_channel_types_are_scaled_per_type():
     # Removing a component and the MNE twin both undo the scaling.
     cleaned = remove_components(est, raw, [0]).get_data()
     ica = to_mne_ica(est, raw)
-    np.testing.assert_allclose(ica.get_sources(raw).get_data(),
-                               transform_raw(est, raw).get_data(), atol=1e-9)
-    np.testing.assert_allclose(ica.apply(raw.copy(), exclude=[0], verbose=False).get_data(),
-                               cleaned, rtol=1e-7, atol=1e-20)
+    np.testing.assert_allclose(
+        ica.get_sources(raw).get_data(), transform_raw(est, raw).get_data(), atol=1e-9
+    )
+    np.testing.assert_allclose(
+        ica.apply(raw.copy(), exclude=[0], verbose=False).get_data(), cleaned, rtol=1e-7, atol=1e-20
+    )
     # A single type keeps the recording's units.
     assert np.all(fit_raw(FastICA(random_state=0), raw, picks="eeg").ch_scales_ == 1.0)
 
@@ -166,10 +172,17 @@ def test_mixed_channel_types_are_scaled_per_type():
 # ---------------------------------------------------------------- epochs, annotations
 def _epochs():
     raw, S = _raw()
-    events = np.column_stack([np.arange(100, 3800, 400), np.zeros(10, int),
-                              np.tile([1, 2], 5)])
-    epochs = mne.Epochs(raw, events, {"a": 1, "b": 2}, tmin=0.0, tmax=0.995, baseline=None,
-                        preload=True, verbose=False)
+    events = np.column_stack([np.arange(100, 3800, 400), np.zeros(10, int), np.tile([1, 2], 5)])
+    epochs = mne.Epochs(
+        raw,
+        events,
+        {"a": 1, "b": 2},
+        tmin=0.0,
+        tmax=0.995,
+        baseline=None,
+        preload=True,
+        verbose=False,
+    )
     return epochs
 
 
@@ -179,8 +192,9 @@ def test_epochs_become_groups():
     n_epochs, _, n_times = epochs.get_data().shape
     assert spy.X_seen_.shape == (n_epochs * n_times, 3)
     np.testing.assert_array_equal(spy.groups_seen_, np.repeat(np.arange(n_epochs), n_times))
-    np.testing.assert_array_equal(spy.X_seen_[n_times:2 * n_times],
-                                  epochs.get_data(picks="eeg")[1].T)
+    np.testing.assert_array_equal(
+        spy.X_seen_[n_times : 2 * n_times], epochs.get_data(picks="eeg")[1].T
+    )
 
 
 def test_epochs_sources_remove_and_tcl_segments_per_epoch():
@@ -190,16 +204,19 @@ def test_epochs_sources_remove_and_tcl_segments_per_epoch():
     assert isinstance(sources, mne.BaseEpochs)
     np.testing.assert_array_equal(sources.events, epochs.events)
     assert sources.event_id == epochs.event_id
-    np.testing.assert_allclose(sources.get_data()[2].T,
-                               est.transform(epochs.get_data(picks="eeg")[2].T))
+    np.testing.assert_allclose(
+        sources.get_data()[2].T, est.transform(epochs.get_data(picks="eeg")[2].T)
+    )
     cleaned = remove_components(est, epochs, [1])
     assert np.abs(est.transform(cleaned.get_data(picks="eeg")[0].T)[:, 1]).max() < 1e-8
     ica = to_mne_ica(est, epochs)
-    np.testing.assert_allclose(ica.get_sources(epochs).get_data(), sources.get_data(),
-                               atol=1e-9)
+    np.testing.assert_allclose(ica.get_sources(epochs).get_data(), sources.get_data(), atol=1e-9)
     # One TCL segment label per epoch is spread over the epoch's samples.
-    tcl = fit_raw(TCL(max_iter=2, batch_size=32, random_state=0, device="cpu",
-                      ica_max_iter=20), epochs, segments=epochs.events[:, 2])
+    tcl = fit_raw(
+        TCL(max_iter=2, batch_size=32, random_state=0, device="cpu", ica_max_iter=20),
+        epochs,
+        segments=epochs.events[:, 2],
+    )
     assert tcl.n_segments_ == 2
 
 
@@ -221,8 +238,11 @@ def test_bad_annotations_are_left_out_and_split_groups():
 def test_sources_keep_annotations_and_meas_date():
     raw, _ = _raw()
     raw.set_meas_date(1_700_000_000)
-    raw.set_annotations(mne.Annotations([1.0, 3.0], [0.5, 0.0], ["BAD_blink", "stim"],
-                                        orig_time=raw.info["meas_date"]))
+    raw.set_annotations(
+        mne.Annotations(
+            [1.0, 3.0], [0.5, 0.0], ["BAD_blink", "stim"], orig_time=raw.info["meas_date"]
+        )
+    )
     sources = transform_raw(fit_raw(FastICA(random_state=0), raw), raw)
     assert sources.info["meas_date"] == raw.info["meas_date"]
     assert list(sources.annotations.description) == ["BAD_blink", "stim"]
@@ -266,20 +286,25 @@ def test_to_mne_ica_matches_transform_and_apply(tmp_path):
     est = fit_raw(FastICA(n_components=8, random_state=0), raw)
     ica = to_mne_ica(est, raw)
     assert isinstance(ica, mne.preprocessing.ICA)
-    np.testing.assert_allclose(ica.get_sources(raw).get_data(),
-                               transform_raw(est, raw).get_data(), atol=1e-9)
+    np.testing.assert_allclose(
+        ica.get_sources(raw).get_data(), transform_raw(est, raw).get_data(), atol=1e-9
+    )
     # MNE finds the blink through nlica's decomposition, and apply equals nlica's removal
     # (the 4 dimensions beyond n_components are kept by both).
     bads, _ = ica.find_bads_eog(raw, verbose=False)
     assert bads == find_bads_eog(est, raw)[0]
-    np.testing.assert_allclose(ica.apply(raw.copy(), exclude=bads, verbose=False).get_data(),
-                               remove_components(est, raw, bads).get_data(), atol=1e-18)
+    np.testing.assert_allclose(
+        ica.apply(raw.copy(), exclude=bads, verbose=False).get_data(),
+        remove_components(est, raw, bads).get_data(),
+        atol=1e-18,
+    )
     ica.exclude = bads
     ica.save(tmp_path / "nlica-ica.fif", verbose=False)
     back = mne.preprocessing.read_ica(tmp_path / "nlica-ica.fif", verbose=False)
     assert list(back.exclude) == bads
-    np.testing.assert_allclose(back.get_sources(raw).get_data(),
-                               ica.get_sources(raw).get_data(), atol=1e-9)
+    np.testing.assert_allclose(
+        back.get_sources(raw).get_data(), ica.get_sources(raw).get_data(), atol=1e-9
+    )
     # exclude set by remove_components goes to MNE.
     assert to_mne_ica(est, raw).exclude == bads
     with pytest.raises(TypeError, match="linear estimator"):

@@ -131,18 +131,21 @@ def _tamper(tmp_path, edit):
     return path
 
 
-@pytest.mark.parametrize("edit, match", [
-    (lambda c: c.update(format_version="1"), "format_version is '1'"),
-    (lambda c: c.pop("format_version"), "format_version is None"),
-    (lambda c: c.update(format_version=2), "newer nlica"),
-    (lambda c: c.update(versions="x"), "versions entry should be a dict"),
-    (lambda c: c.pop("estimator"), "no estimator entry"),
-    (lambda c: c.update(estimator=[1, 2]), "estimator entry should be a dict"),
-    (lambda c: c["estimator"].update({"class": "Nope"}), "class 'Nope'"),
-    (lambda c: c["estimator"]["params"].update(bogus=1), r"no parameter\(s\) \['bogus'\]"),
-    (lambda c: c["estimator"]["params"].update(whiten="nope"), "'whiten' parameter"),
-    (lambda c: c["estimator"].update(fitted={}), "no fitted attributes"),
-])
+@pytest.mark.parametrize(
+    "edit, match",
+    [
+        (lambda c: c.update(format_version="1"), "format_version is '1'"),
+        (lambda c: c.pop("format_version"), "format_version is None"),
+        (lambda c: c.update(format_version=2), "newer nlica"),
+        (lambda c: c.update(versions="x"), "versions entry should be a dict"),
+        (lambda c: c.pop("estimator"), "no estimator entry"),
+        (lambda c: c.update(estimator=[1, 2]), "estimator entry should be a dict"),
+        (lambda c: c["estimator"].update({"class": "Nope"}), "class 'Nope'"),
+        (lambda c: c["estimator"]["params"].update(bogus=1), r"no parameter\(s\) \['bogus'\]"),
+        (lambda c: c["estimator"]["params"].update(whiten="nope"), "'whiten' parameter"),
+        (lambda c: c["estimator"].update(fitted={}), "no fitted attributes"),
+    ],
+)
 def test_tampered_checkpoints_are_value_errors(tmp_path, edit, match):
     path = _tamper(tmp_path, edit)
     with warnings.catch_warnings():
@@ -154,8 +157,7 @@ def test_tampered_checkpoints_are_value_errors(tmp_path, edit, match):
 
 def test_tampered_weights_are_value_errors(tmp_path):
     X = _X()
-    tcl = nlica.TCL(n_layers=2, max_iter=5, segment_length=100, device="cpu",
-                    random_state=0).fit(X)
+    tcl = nlica.TCL(n_layers=2, max_iter=5, segment_length=100, device="cpu", random_state=0).fit(X)
     path = tmp_path / "tcl.pt"
     tcl.save(path)
     ckpt = torch.load(path, weights_only=True)

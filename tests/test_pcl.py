@@ -134,8 +134,9 @@ def test_grid_search_and_pipeline_with_routed_groups(small):
         assert pipe.transform(X).shape == (2000, 3)
         pcl.set_score_request(sample_weight=True)
         assert 0.0 <= pipe.score(X, groups=groups) <= 1.0  # Pipeline.score forwards weights
-        scores = cross_val_score(pcl, X, params={"groups": groups}, cv=KFold(2),
-                                 error_score="raise")
+        scores = cross_val_score(
+            pcl, X, params={"groups": groups}, cv=KFold(2), error_score="raise"
+        )
         assert scores.shape == (2,) and np.all((scores >= 0) & (scores <= 1))
 
 
@@ -156,8 +157,14 @@ def test_too_few_pairs_is_a_clear_error():
 
 def test_bad_parameters():
     X = np.random.default_rng(0).normal(size=(50, 2))
-    for params in ({"lag": 0}, {"preset": "slow"}, {"n_layers": 0}, {"learning_rate": 0.0},
-                   {"batch_size": 0}, {"n_init": 0}):
+    for params in (
+        {"lag": 0},
+        {"preset": "slow"},
+        {"n_layers": 0},
+        {"learning_rate": 0.0},
+        {"batch_size": 0},
+        {"n_init": 0},
+    ):
         with pytest.raises(InvalidParameterError):
             PCL(**params).fit(X)
     with pytest.raises(ValueError, match="hidden_layer_sizes"):
@@ -204,8 +211,11 @@ def test_automatic_restarts_only_for_degenerate_features(small):
 
 def test_early_stopping_callbacks_and_n_init(small):
     seen = []
-    pcl = PCL(max_iter=1000, callbacks=[lambda r: seen.append(r) or r["step"] >= 200],
-              **{k: v for k, v in TINY.items() if k != "max_iter"}).fit(small.X)
+    pcl = PCL(
+        max_iter=1000,
+        callbacks=[lambda r: seen.append(r) or r["step"] >= 200],
+        **{k: v for k, v in TINY.items() if k != "max_iter"},
+    ).fit(small.X)
     assert pcl.n_iter_ == 200 and len(seen) == 2
     pcl = PCL(n_init=2, **TINY).fit(small.X)
     assert pcl.loss_curve_[-1] == pcl.history_[-1]["loss"]
@@ -228,8 +238,9 @@ def test_cuda_fit_recovers_and_loads_on_cpu(small):
     S_est = pcl.transform(small.X)
     assert mean_corr_coef(small.S, S_est) >= 0.9
     cpu = PCL(random_state=0, **QUICK).fit(small.X)
-    assert abs(mean_corr_coef(small.S, cpu.transform(small.X))
-               - mean_corr_coef(small.S, S_est)) < 0.05
+    assert (
+        abs(mean_corr_coef(small.S, cpu.transform(small.X)) - mean_corr_coef(small.S, S_est)) < 0.05
+    )
     state = pickle.dumps(pcl)
     again = pickle.loads(state)
     np.testing.assert_allclose(again.transform(small.X), S_est, atol=1e-5)

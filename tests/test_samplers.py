@@ -19,8 +19,11 @@ def _sampler(runs, lag, batch_size, seed=0):
 
 
 @SETTINGS
-@given(lengths=st.lists(st.integers(1, 40), min_size=1, max_size=6),
-       lag=st.integers(1, 4), seed=st.integers(0, 2**16))
+@given(
+    lengths=st.lists(st.integers(1, 40), min_size=1, max_size=6),
+    lag=st.integers(1, 4),
+    seed=st.integers(0, 2**16),
+)
 def test_pairs_and_negatives_stay_in_their_recording(lengths, lag, seed):
     runs = _runs(lengths)
     if not any(n > lag for n in lengths):
@@ -41,8 +44,7 @@ def test_pairs_and_negatives_stay_in_their_recording(lengths, lag, seed):
 
 
 @SETTINGS
-@given(labels=st.lists(st.sampled_from("abc"), min_size=2, max_size=60),
-       seed=st.integers(0, 2**16))
+@given(labels=st.lists(st.sampled_from("abc"), min_size=2, max_size=60), seed=st.integers(0, 2**16))
 def test_recurring_labels_are_separate_recordings(labels, seed):
     # A label that comes back after another recording starts a new run: no pair joins them.
     runs = check_groups(np.array(labels), len(labels))
@@ -99,8 +101,9 @@ def test_uniform_sampler():
 
 
 @SETTINGS
-@given(lengths=st.lists(st.integers(1, 50), min_size=1, max_size=5),
-       segment_length=st.integers(1, 20))
+@given(
+    lengths=st.lists(st.integers(1, 50), min_size=1, max_size=5), segment_length=st.integers(1, 20)
+)
 def test_cut_segments_never_straddle_runs(lengths, segment_length):
     runs = _runs(lengths)
     labels = cut_segments(runs, segment_length)

@@ -15,16 +15,21 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _tiny(**kw):
-    params = dict(max_iter=5, batch_size=16, hidden_layer_sizes=(8,), random_state=0,
-                  device="cpu")
+    params = dict(max_iter=5, batch_size=16, hidden_layer_sizes=(8,), random_state=0, device="cpu")
     params.update(kw)
     return SlowVAE(**params)
 
 
 # ------------------------------------------------------------------------------ losses
-@pytest.mark.parametrize("mu,sigma,loc,rate", [
-    (0.0, 1.0, 0.0, 1.0), (0.3, 0.2, -0.1, 6.0), (-1.0, 0.05, 0.5, 6.0), (2.0, 1.5, 0.0, 0.5),
-])
+@pytest.mark.parametrize(
+    "mu,sigma,loc,rate",
+    [
+        (0.0, 1.0, 0.0, 1.0),
+        (0.3, 0.2, -0.1, 6.0),
+        (-1.0, 0.05, 0.5, 6.0),
+        (2.0, 1.5, 0.0, 0.5),
+    ],
+)
 def test_laplace_kl_matches_monte_carlo(mu, sigma, loc, rate):
     g = torch.Generator().manual_seed(0)
     z = mu + sigma * torch.randn(400_000, generator=g, dtype=torch.float64)
@@ -51,16 +56,21 @@ def test_full_covariance_kls_match_monte_carlo():
     lap = (math.log(3.0) - 6.0 * (z - loc).abs()).sum(1)
     std = torch.distributions.Normal(0.0, 1.0).log_prob(z).sum(1)
     assert float(laplace_kl(mu, logvar, loc, 6.0, marg).sum()) == pytest.approx(
-        float((log_q - lap).mean()), abs=5e-3)
+        float((log_q - lap).mean()), abs=5e-3
+    )
     assert float(normal_kl(mu, logvar, marg).sum()) == pytest.approx(
-        float((log_q - std).mean()), abs=5e-3)
+        float((log_q - std).mean()), abs=5e-3
+    )
 
 
 def test_normal_kl_closed_form():
     mu = torch.tensor([[0.5]])
     logvar = torch.tensor([[math.log(0.25)]])
-    expected = float(torch.distributions.kl_divergence(
-        torch.distributions.Normal(0.5, 0.5), torch.distributions.Normal(0.0, 1.0)))
+    expected = float(
+        torch.distributions.kl_divergence(
+            torch.distributions.Normal(0.5, 0.5), torch.distributions.Normal(0.0, 1.0)
+        )
+    )
     assert float(normal_kl(mu, logvar)) == pytest.approx(expected, rel=1e-6)
 
 
@@ -93,8 +103,9 @@ def test_full_covariance_sample_matches_cholesky():
 # --------------------------------------------------------------------------- estimator
 def test_recovers_sources_one_layer():
     data = make_slowvae_dataset(3, n_layers=1, n_samples=4000, random_state=0)
-    vae = SlowVAE(max_iter=1000, hidden_layer_sizes=(32, 32), random_state=0,
-                  device="cpu").fit(data.X)
+    vae = SlowVAE(max_iter=1000, hidden_layer_sizes=(32, 32), random_state=0, device="cpu").fit(
+        data.X
+    )
     S_hat = vae.transform(data.X)
     assert S_hat.shape == (4000, 3)
     assert mean_corr_coef(data.S, S_hat, method="spearman") >= 0.9
@@ -122,8 +133,9 @@ def test_save_load_round_trip(tmp_path):
     data = make_slowvae_dataset(2, n_samples=300, random_state=1)
     vae = _tiny(max_iter=10).fit(data.X)
     vae.save(tmp_path / "vae.pt")
-    np.testing.assert_array_equal(load(tmp_path / "vae.pt").transform(data.X),
-                                  vae.transform(data.X))
+    np.testing.assert_array_equal(
+        load(tmp_path / "vae.pt").transform(data.X), vae.transform(data.X)
+    )
 
 
 def test_more_latents_than_features_and_learned_rate():
@@ -157,8 +169,14 @@ def test_divergence_raises():
 def test_image_mode_smoke():
     rng = np.random.default_rng(0)
     X = (rng.uniform(size=(64, 256)) > 0.7).astype(np.float32)
-    vae = SlowVAE(n_components=3, image_shape=(1, 16, 16), max_iter=3, batch_size=8,
-                  random_state=0, device="cpu").fit(X)
+    vae = SlowVAE(
+        n_components=3,
+        image_shape=(1, 16, 16),
+        max_iter=3,
+        batch_size=8,
+        random_state=0,
+        device="cpu",
+    ).fit(X)
     assert vae.transform(X).shape == (64, 3)
     recon = vae.inverse_transform(vae.transform(X))
     assert recon.shape == X.shape and recon.min() >= 0 and recon.max() <= 1

@@ -7,8 +7,9 @@ from nlica._sprites import SPRITE_SHAPES, make_sprite_sequences
 
 @pytest.mark.parametrize("transitions", ["laplace", "natural"])
 def test_shapes_dtypes_and_ranges(transitions):
-    data = make_sprite_sequences(300, transitions=transitions, image_size=32, n_groups=3,
-                                 random_state=0)
+    data = make_sprite_sequences(
+        300, transitions=transitions, image_size=32, n_groups=3, random_state=0
+    )
     assert data.X.shape == (300, 32 * 32) and data.X.dtype == np.float32
     assert set(np.unique(data.X).tolist()) <= {0.0, 1.0}
     assert data.factors.shape == (300, 5) and data.target.shape == (300, 4)

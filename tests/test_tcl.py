@@ -43,8 +43,7 @@ def test_fitted_attributes_and_raw_features(small):
     assert tcl.ica_.n_components_ == 3
     assert tcl.mean_.shape == (3,) and tcl.whitening_.shape == (3, 3)
     assert 0.0 <= tcl.classifier_accuracy_ <= 1.0
-    assert tcl.score(small.X, segments=small.segments) == pytest.approx(
-        tcl.classifier_accuracy_)
+    assert tcl.score(small.X, segments=small.segments) == pytest.approx(tcl.classifier_accuracy_)
     # Segments cut by segment_length: the score cuts held-out data the same way.
     tcl2 = TCL(segment_length=64, **TINY).fit(small.X)
     assert tcl2.segment_length_ == 64 and tcl2.n_segments_ == 8
@@ -97,8 +96,7 @@ def test_metadata_routing_in_pipeline(small):
         assert pipe.transform(X).shape == (500, 3)
         # Held-out scoring with routed segments (labels recur, so every fold knows them).
         blocks = (np.arange(500) // 50) % 2  # two conditions in alternating blocks
-        scores = cross_val_score(tcl, X, params={"segments": blocks}, cv=3,
-                                 error_score="raise")
+        scores = cross_val_score(tcl, X, params={"segments": blocks}, cv=3, error_score="raise")
         assert scores.shape == (3,) and np.all((scores >= 0) & (scores <= 1))
 
 
@@ -143,8 +141,14 @@ class _InitSpy(TCL):
 def test_paper_preset_freezes_the_network_first(small):
     # 1100 steps: the first 100 (the paper's 7e4 of 7.7e5) train the classifier only; the
     # callback stops training at the first logging interval, step 100.
-    tcl = _InitSpy(preset="paper", n_layers=2, max_iter=1100, device="cpu", random_state=0,
-                   callbacks=[lambda record: True])
+    tcl = _InitSpy(
+        preset="paper",
+        n_layers=2,
+        max_iter=1100,
+        device="cpu",
+        random_state=0,
+        callbacks=[lambda record: True],
+    )
     config = tcl._train_config()
     assert (config.frozen_steps, config.milestones, config.ema_decay) == (100, (814,), 0.999)
     assert (config.optimizer, config.momentum, config.weight_decay) == ("sgd", 0.9, 1e-4)
@@ -157,10 +161,12 @@ def test_paper_preset_freezes_the_network_first(small):
     assert not torch.equal(state["classifier.weight"], _InitSpy.init["classifier.weight"])
     kwargs = tcl._train_kwargs(tcl.module_)
     assert {id(p) for p in kwargs["head_params"]} == {
-        id(p) for p in tcl.module_.classifier.parameters()}
+        id(p) for p in tcl.module_.classifier.parameters()
+    }
     # Weight decay on weights, not on biases.
     assert {id(p) for p in kwargs["decay_params"]} == {
-        id(p) for n, p in tcl.module_.named_parameters() if n.endswith("weight")}
+        id(p) for n, p in tcl.module_.named_parameters() if n.endswith("weight")
+    }
 
 
 def test_divergence_raises(small):
@@ -249,8 +255,12 @@ def test_score_sample_weight_and_pipeline_routing():
 
 
 def _user_warnings(record):
-    return [w for w in record if issubclass(w.category, UserWarning)
-            and not issubclass(w.category, sklearn.exceptions.ConvergenceWarning)]
+    return [
+        w
+        for w in record
+        if issubclass(w.category, UserWarning)
+        and not issubclass(w.category, sklearn.exceptions.ConvergenceWarning)
+    ]
 
 
 def test_y_without_segments_warns_once(small):
@@ -276,7 +286,8 @@ def test_automatic_segmentation_warns_once_and_only_then(small):
     found = _user_warnings(record)
     assert len(found) == 1
     assert f"into {tcl.n_segments_} segments of {tcl.segment_length_} samples" in str(
-        found[0].message)
+        found[0].message
+    )
     for kwargs, fit_params in (({"segment_length": 64}, {}), ({}, {"segments": small.segments})):
         with warnings.catch_warnings(record=True) as record:
             warnings.simplefilter("always")

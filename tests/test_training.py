@@ -40,7 +40,8 @@ def test_early_stopping_and_callbacks():
     assert n_iter < 5000
     calls = []
     _, (history, n_iter) = _regression(
-        0.05, steps=1000, callbacks=[lambda rec: calls.append(rec) or rec["step"] >= 60])
+        0.05, steps=1000, callbacks=[lambda rec: calls.append(rec) or rec["step"] >= 60]
+    )
     assert n_iter == 60 and len(calls) == 3
 
 
@@ -59,8 +60,13 @@ def test_frozen_steps_train_only_head():
     body_before = net[0].weight.detach().clone()
     x = torch.randn(32, 2)
     config = TrainConfig(max_iter=10, learning_rate=0.1, frozen_steps=10, log_every=5)
-    train(net, lambda m, b: (m(b).pow(2).mean(), {}), lambda: x, config,
-          head_params=list(net[1].parameters()))
+    train(
+        net,
+        lambda m, b: (m(b).pow(2).mean(), {}),
+        lambda: x,
+        config,
+        head_params=list(net[1].parameters()),
+    )
     assert torch.equal(net[0].weight, body_before)
 
 

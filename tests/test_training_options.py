@@ -32,10 +32,18 @@ def _fit(cls, data, **params):
 
 
 @pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
-@pytest.mark.parametrize("bad", [
-    {"clip_grad_norm": 0.0}, {"clip_grad_norm": -1.0}, {"precision": "fp16"},
-    {"compile": "yes"}, {"memory_budget": 0}, {"memory_budget": "1GB"},
-], ids=str)
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"clip_grad_norm": 0.0},
+        {"clip_grad_norm": -1.0},
+        {"precision": "fp16"},
+        {"compile": "yes"},
+        {"memory_budget": 0},
+        {"memory_budget": "1GB"},
+    ],
+    ids=str,
+)
 def test_bad_training_options_are_named(cls, bad, pcl_data):
     name = next(iter(bad))
     with pytest.raises(InvalidParameterError, match=name):
@@ -52,9 +60,9 @@ def test_training_options_reach_the_loop(cls, pcl_data, monkeypatch):
         return original(module, loss_fn, batch_fn, config, **kwargs)
 
     monkeypatch.setattr(_neural, "train", spy)
-    cls(max_iter=3, device="cpu", random_state=0, n_init=1, clip_grad_norm=2.5,
-        precision="bf16").fit(pcl_data.X, **({"segments": np.arange(4096) // 512}
-                                            if cls is TCL else {}))
+    cls(
+        max_iter=3, device="cpu", random_state=0, n_init=1, clip_grad_norm=2.5, precision="bf16"
+    ).fit(pcl_data.X, **({"segments": np.arange(4096) // 512} if cls is TCL else {}))
     assert seen == [(2.5, "bf16", False)]
 
 
@@ -65,8 +73,14 @@ def test_clip_grad_norm_bounds_each_step():
     def moved(clip):
         net = torch.nn.Linear(4, 1)
         start = net.weight.detach().clone()
-        config = _training.TrainConfig(max_iter=10, learning_rate=1e-3, optimizer="sgd",
-                                       momentum=0.0, schedule="constant", clip_grad_norm=clip)
+        config = _training.TrainConfig(
+            max_iter=10,
+            learning_rate=1e-3,
+            optimizer="sgd",
+            momentum=0.0,
+            schedule="constant",
+            clip_grad_norm=clip,
+        )
         _training.train(net, lambda m, b: (m(b).pow(2).mean(), {}), lambda: x, config)
         return float((net.weight.detach() - start).norm())
 
@@ -75,12 +89,20 @@ def test_clip_grad_norm_bounds_each_step():
     assert moved(None) > 0.05
 
 
-@pytest.mark.parametrize("cls,make", [
-    (TCL, lambda: make_tcl_dataset(n_sources=3, n_layers=1, n_segments=8,
-                                   segment_length=256, random_state=0)),
-    (PCL, lambda: make_pcl_dataset(3, n_layers=1, n_samples=2**12, random_state=0)),
-    (SlowVAE, lambda: make_slowvae_dataset(3, n_layers=1, n_samples=2**12, random_state=0)),
-], ids=["TCL", "PCL", "SlowVAE"])
+@pytest.mark.parametrize(
+    "cls,make",
+    [
+        (
+            TCL,
+            lambda: make_tcl_dataset(
+                n_sources=3, n_layers=1, n_segments=8, segment_length=256, random_state=0
+            ),
+        ),
+        (PCL, lambda: make_pcl_dataset(3, n_layers=1, n_samples=2**12, random_state=0)),
+        (SlowVAE, lambda: make_slowvae_dataset(3, n_layers=1, n_samples=2**12, random_state=0)),
+    ],
+    ids=["TCL", "PCL", "SlowVAE"],
+)
 def test_bf16_training_recovers_and_stays_float32(cls, make):
     data = make()
     full = _fit(cls, data)
@@ -99,11 +121,13 @@ def test_compile_option_trains_the_same_model(pcl_data, monkeypatch):
     monkeypatch.setattr(_training, "_COMPILE_KWARGS", {"backend": "eager"})
     torch._dynamo.reset()
     plain = PCL(max_iter=100, device="cpu", random_state=0, n_init=1).fit(pcl_data.X)
-    compiled = PCL(max_iter=100, device="cpu", random_state=0, n_init=1,
-                   compile=True).fit(pcl_data.X)
+    compiled = PCL(max_iter=100, device="cpu", random_state=0, n_init=1, compile=True).fit(
+        pcl_data.X
+    )
     np.testing.assert_allclose(compiled.loss_curve_, plain.loss_curve_, rtol=1e-4)
-    np.testing.assert_allclose(compiled.transform(pcl_data.X), plain.transform(pcl_data.X),
-                               atol=1e-4)
+    np.testing.assert_allclose(
+        compiled.transform(pcl_data.X), plain.transform(pcl_data.X), atol=1e-4
+    )
 
 
 # ------------------------------------------------------------------ memory budget
@@ -200,19 +224,25 @@ def test_memmap_fit_peak_memory_is_bounded(cls, tmp_path):
     X = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n, d))
     rng = np.random.default_rng(0)
     for start in range(0, n, 250_000):
-        X[start : start + 250_000] = rng.laplace(size=(250_000, d)).cumsum(0) * 1e-2 + \
-            rng.standard_normal((250_000, d))
+        X[start : start + 250_000] = rng.laplace(size=(250_000, d)).cumsum(
+            0
+        ) * 1e-2 + rng.standard_normal((250_000, d))
     X.flush()
     del X
     out = subprocess.run(
         [sys.executable, "-c", _PEAK_SCRIPT.format(cls=cls), str(path), "64"],
-        capture_output=True, text=True, timeout=900, check=True,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=True,
     )
     import json
 
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    print(f"{cls}: peak extra anonymous memory {result['peak_extra'] / 2**20:.1f} MiB "
-          f"for a {result['file_bytes'] / 2**20:.0f} MiB memmap, {result['seconds']:.1f} s")
+    print(
+        f"{cls}: peak extra anonymous memory {result['peak_extra'] / 2**20:.1f} MiB "
+        f"for a {result['file_bytes'] / 2**20:.0f} MiB memmap, {result['seconds']:.1f} s"
+    )
     # In memory, the float32 whitened copy alone would be the file's size again (plus
     # float64 temporaries of twice that); streamed, the process needs less than the file:
     # torch's and the allocator's start-up (~100 MiB) plus chunk-sized buffers.
@@ -248,18 +278,21 @@ def test_shared_parameters_declared_once(cls):
     signature = list(inspect.signature(cls).parameters)
     shared = [p for p in signature if p in _neural.TRAINING_PARAMETERS]
     assert shared == list(_neural.TRAINING_PARAMETERS)
-    assert signature[-len(shared):] == shared
+    assert signature[-len(shared) :] == shared
 
 
 @pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
 def test_transform_rows_independent_of_the_batch(cls, pcl_data):
-    est = _fit(cls, make_tcl_dataset(3, n_layers=1, n_segments=8, segment_length=64,
-                                     random_state=0) if cls is TCL else pcl_data,
-               max_iter=100)
-    X = (est.mean_ + np.random.default_rng(1).standard_normal((300, 3)))
+    est = _fit(
+        cls,
+        make_tcl_dataset(3, n_layers=1, n_segments=8, segment_length=64, random_state=0)
+        if cls is TCL
+        else pcl_data,
+        max_iter=100,
+    )
+    X = est.mean_ + np.random.default_rng(1).standard_normal((300, 3))
     full = est.transform(X)
     assert full.dtype == np.float64
     # float64 all the way: agreement to rounding (a float32 network differs near 1e-7).
     np.testing.assert_allclose(full[:7], est.transform(X[:7]), rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(full[100:101], est.transform(X[100:101]), rtol=1e-10,
-                               atol=1e-12)
+    np.testing.assert_allclose(full[100:101], est.transform(X[100:101]), rtol=1e-10, atol=1e-12)

@@ -122,8 +122,12 @@ def test_check_array_2d_names_argument_and_first_bad_entry():
         check_array_2d([1.0, 2.0], name="rec", allow_1d=False)
     with pytest.raises(ValueError, match=r"rec must be a 1D or 2D array; got a 3-dim"):
         check_array_2d(np.ones((2, 2, 2)), name="rec")
-    assert check_array_2d(np.ones(3, dtype=np.float32), name="rec",
-                          dtype=[np.float64, np.float32]).dtype == np.float32
+    assert (
+        check_array_2d(
+            np.ones(3, dtype=np.float32), name="rec", dtype=[np.float64, np.float32]
+        ).dtype
+        == np.float32
+    )
 
 
 def test_check_finite_passes_finite_arrays():
@@ -174,6 +178,9 @@ def test_check_time_in_rows():
     from nlica.utils.validation import check_time_in_rows
 
     check_time_in_rows(np.ones((4, 4)), "TCL")  # square is not wide
-    with pytest.raises(ValueError, match=r"X has shape \(3, 5\).*PCL reads rows as time "
-                                         r"points.*pass X\.T"):
+    with pytest.raises(
+        ValueError,
+        match=r"X has shape \(3, 5\).*PCL reads rows as time "
+        r"points.*pass X\.T",
+    ):
         check_time_in_rows(np.ones((3, 5)), "PCL")

@@ -100,8 +100,7 @@ def _scales(inst, names, X):
 
 def _good_samples(raw, names, reject_by_annotation):
     """Return a Raw's data without its BAD_* spans and the span (group) of each sample."""
-    data = raw.get_data(picks=names, reject_by_annotation="NaN" if reject_by_annotation
-                        else None)
+    data = raw.get_data(picks=names, reject_by_annotation="NaN" if reject_by_annotation else None)
     good = ~np.isnan(data).any(axis=0)
     starts = good & ~np.concatenate([[False], good[:-1]])
     groups = np.cumsum(starts)[good] - 1
@@ -275,19 +274,24 @@ def transform_raw(estimator, inst):
         sources.set_annotations(inst.annotations)
         return sources
     data = S.reshape(len(inst), extent, S.shape[1]).transpose(0, 2, 1)
-    return mne.EpochsArray(data, info, events=inst.events, tmin=inst.tmin,
-                           event_id=inst.event_id, metadata=inst.metadata, verbose=False)
+    return mne.EpochsArray(
+        data,
+        info,
+        events=inst.events,
+        tmin=inst.tmin,
+        event_id=inst.event_id,
+        metadata=inst.metadata,
+        verbose=False,
+    )
 
 
 def _check_exclude(exclude, n_components):
     exclude = np.asarray(exclude).reshape(-1)
     if exclude.size == 0:
         return exclude.astype(np.intp)  # [] reads as float
-    if (exclude.dtype.kind not in "iu" or exclude.min() < 0
-            or exclude.max() >= n_components):
+    if exclude.dtype.kind not in "iu" or exclude.min() < 0 or exclude.max() >= n_components:
         raise ValueError(
-            f"exclude must list component indices in [0, {n_components}); got "
-            f"{exclude.tolist()!r}."
+            f"exclude must list component indices in [0, {n_components}); got {exclude.tolist()!r}."
         )
     return exclude
 
@@ -328,8 +332,10 @@ def remove_components(estimator, inst, exclude=None):
     ((2, 500), [0])
     """
     if not hasattr(estimator, "inverse_transform"):
-        raise TypeError(f"{type(estimator).__name__} has no inverse_transform; components "
-                        "cannot be removed from the data.")
+        raise TypeError(
+            f"{type(estimator).__name__} has no inverse_transform; components "
+            "cannot be removed from the data."
+        )
     _kind(inst, "inst")
     names = _fitted_picks(estimator)
     _check_channels(inst, names)
@@ -351,8 +357,7 @@ def remove_components(estimator, inst, exclude=None):
         X_clean = X - estimator.inverse_transform(S) + estimator.inverse_transform(S_kept)
         return (X_clean / scales).T
 
-    cleaned = inst.copy().apply_function(clean, picks=names, channel_wise=False,
-                                         verbose=False)
+    cleaned = inst.copy().apply_function(clean, picks=names, channel_wise=False, verbose=False)
     estimator.exclude_ = [int(i) for i in exclude]
     return cleaned
 
@@ -379,18 +384,17 @@ def _outliers(scores, threshold, measure):
     return sorted(found)
 
 
-def _find_bads(estimator, inst, ch_name, ch_type, threshold, measure, l_freq, h_freq,
-               reject_by_annotation):
+def _find_bads(
+    estimator, inst, ch_name, ch_type, threshold, measure, l_freq, h_freq, reject_by_annotation
+):
     mne = _mne()
     kind = _kind(inst, "inst")
     if measure not in ("zscore", "correlation"):
         raise ValueError(f"measure must be 'zscore' or 'correlation'; got {measure!r}.")
-    if (isinstance(threshold, bool) or not isinstance(threshold, numbers.Real)
-            or not threshold > 0):
+    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real) or not threshold > 0:
         raise ValueError(f"threshold must be a number > 0; got {threshold!r}.")
     if ch_name is None:
-        ref_names = [n for n, t in zip(inst.ch_names, inst.get_channel_types())
-                     if t == ch_type]
+        ref_names = [n for n, t in zip(inst.ch_names, inst.get_channel_types()) if t == ch_type]
         if not ref_names:
             raise ValueError(
                 f"the recording has no {ch_type.upper()} channel; name one with ch_name= "
@@ -424,8 +428,17 @@ def _find_bads(estimator, inst, ch_name, ch_type, threshold, measure, l_freq, h_
     return bads, (scores[0] if scores.shape[0] == 1 else scores)
 
 
-def find_bads_eog(estimator, inst, ch_name=None, *, threshold=3.0, measure="zscore",
-                  l_freq=1.0, h_freq=10.0, reject_by_annotation=True):
+def find_bads_eog(
+    estimator,
+    inst,
+    ch_name=None,
+    *,
+    threshold=3.0,
+    measure="zscore",
+    l_freq=1.0,
+    h_freq=10.0,
+    reject_by_annotation=True,
+):
     """Find the components that follow the EOG (blinks, eye movements).
 
     Works for any estimator fitted with :func:`fit_raw`, linear or nonlinear: each
@@ -476,12 +489,22 @@ def find_bads_eog(estimator, inst, ch_name=None, *, threshold=3.0, measure="zsco
     >>> len(bads), bool(abs(scores[bads[0]]) > 0.9)
     (1, True)
     """
-    return _find_bads(estimator, inst, ch_name, "eog", threshold, measure, l_freq, h_freq,
-                      reject_by_annotation)
+    return _find_bads(
+        estimator, inst, ch_name, "eog", threshold, measure, l_freq, h_freq, reject_by_annotation
+    )
 
 
-def find_bads_ecg(estimator, inst, ch_name=None, *, threshold=3.0, measure="zscore",
-                  l_freq=8.0, h_freq=16.0, reject_by_annotation=True):
+def find_bads_ecg(
+    estimator,
+    inst,
+    ch_name=None,
+    *,
+    threshold=3.0,
+    measure="zscore",
+    l_freq=8.0,
+    h_freq=16.0,
+    reject_by_annotation=True,
+):
     """Find the components that follow the ECG (heartbeat).
 
     The same correlation score as :func:`find_bads_eog`, with the ECG channel(s) and the
@@ -526,8 +549,9 @@ def find_bads_ecg(estimator, inst, ch_name=None, *, threshold=3.0, measure="zsco
     >>> len(find_bads_ecg(ica, raw, measure="correlation", threshold=0.8)[0])
     1
     """
-    return _find_bads(estimator, inst, ch_name, "ecg", threshold, measure, l_freq, h_freq,
-                      reject_by_annotation)
+    return _find_bads(
+        estimator, inst, ch_name, "ecg", threshold, measure, l_freq, h_freq, reject_by_annotation
+    )
 
 
 def to_mne_ica(estimator, inst):
@@ -637,10 +661,12 @@ def load_eeglab_sample_raw():
     raw = mne.io.RawArray(eeg.data.T * 1e-6, info, verbose=False)
     # MNE places EEG-type channels only; the EOG electrodes keep no position.
     eeg_pos = {n: p for n, p in eeg.ch_pos.items() if types[eeg.ch_names.index(n)] == "eeg"}
-    raw.set_montage(mne.channels.make_dig_montage(ch_pos=eeg_pos, coord_frame="head"),
-                    verbose=False)
+    raw.set_montage(
+        mne.channels.make_dig_montage(ch_pos=eeg_pos, coord_frame="head"), verbose=False
+    )
     if eeg.events:
         onsets = np.array([lat for lat, _ in eeg.events]) / eeg.sfreq
-        raw.set_annotations(mne.Annotations(onsets, np.zeros(len(onsets)),
-                                            [kind for _, kind in eeg.events]))
+        raw.set_annotations(
+            mne.Annotations(onsets, np.zeros(len(onsets)), [kind for _, kind in eeg.events])
+        )
     return raw

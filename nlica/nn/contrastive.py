@@ -37,8 +37,7 @@ class TCLNet(nn.Module):
     (torch.Size([4, 5]), torch.Size([4, 3]))
     """
 
-    def __init__(self, n_features, hidden_layer_sizes, n_components, n_segments,
-                 logit_scale=1.0):
+    def __init__(self, n_features, hidden_layer_sizes, n_components, n_segments, logit_scale=1.0):
         super().__init__()
         self.encoder = MaxoutMLP(n_features, hidden_layer_sizes, n_components, output="abs")
         self.classifier = nn.Linear(n_components, n_segments)
@@ -93,8 +92,9 @@ class PCLNet(nn.Module):
 
     def __init__(self, n_features, hidden_layer_sizes, n_components, *, init):
         super().__init__()
-        self.features = MaxoutMLP(n_features, hidden_layer_sizes, n_components,
-                                  output="batchnorm", init=init)
+        self.features = MaxoutMLP(
+            n_features, hidden_layer_sizes, n_components, output="batchnorm", init=init
+        )
         self.w1 = nn.Parameter(torch.ones(n_components))
         self.w2 = nn.Parameter(-torch.ones(n_components))
         self.b = nn.Parameter(torch.zeros(n_components))
@@ -144,8 +144,9 @@ class PCLNet(nn.Module):
         if norm is None:
             return
         with torch.no_grad():
-            total = torch.zeros(norm.num_features, dtype=torch.float64,
-                                device=norm.running_mean.device)
+            total = torch.zeros(
+                norm.num_features, dtype=torch.float64, device=norm.running_mean.device
+            )
             total_sq = torch.zeros_like(total)
             for start in range(0, Z.shape[0], chunk):
                 x = Z[start : start + chunk]

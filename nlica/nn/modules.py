@@ -66,8 +66,9 @@ class MaxoutMLP(nn.Module):
     True
     """
 
-    def __init__(self, in_features, hidden_layer_sizes, out_features, *, output="none",
-                 pool=2, init="he"):
+    def __init__(
+        self, in_features, hidden_layer_sizes, out_features, *, output="none", pool=2, init="he"
+    ):
         super().__init__()
         layers = []
         width = in_features
@@ -77,8 +78,7 @@ class MaxoutMLP(nn.Module):
         self.hidden = nn.ModuleList(layers)
         self.output = output
         self.out = nn.Linear(width, out_features, bias=output != "batchnorm")
-        self.norm = (nn.BatchNorm1d(out_features, affine=False)
-                     if output == "batchnorm" else None)
+        self.norm = nn.BatchNorm1d(out_features, affine=False) if output == "batchnorm" else None
         for m in self.modules():
             if isinstance(m, nn.Linear):
                 if init == "xavier":

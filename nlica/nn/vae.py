@@ -97,8 +97,9 @@ class MLPEncoder(_Encoder):
     (torch.Size([4, 2]), torch.Size([4, 2]))
     """
 
-    def __init__(self, in_features, hidden_layer_sizes, n_latents, activation="relu",
-                 full_covariance=False):
+    def __init__(
+        self, in_features, hidden_layer_sizes, n_latents, activation="relu", full_covariance=False
+    ):
         super().__init__()
         self.n_latents = int(n_latents)
         self.full_covariance = bool(full_covariance)
@@ -198,8 +199,12 @@ class ConvEncoder(_Encoder):
         for out in _CONV_CHANNELS[:n]:
             layers += [nn.Conv2d(ch, out, 4, stride=2, padding=1), nn.ReLU()]
             ch = out
-        layers += [nn.Conv2d(ch, 256, 4), nn.ReLU(), nn.Flatten(),
-                   nn.Linear(256, 2 * self.n_latents)]
+        layers += [
+            nn.Conv2d(ch, 256, 4),
+            nn.ReLU(),
+            nn.Flatten(),
+            nn.Linear(256, 2 * self.n_latents),
+        ]
         self.net = nn.Sequential(*layers)
 
     def _head(self, x):
@@ -231,8 +236,7 @@ class ConvDecoder(nn.Module):
         outs = chans + [self.image_shape[0]]
         layers += [nn.ConvTranspose2d(256, outs[0], 4)]
         for i in range(n):
-            layers += [nn.ReLU(), nn.ConvTranspose2d(outs[i], outs[i + 1], 4, stride=2,
-                                                     padding=1)]
+            layers += [nn.ReLU(), nn.ConvTranspose2d(outs[i], outs[i + 1], 4, stride=2, padding=1)]
         self.net = nn.Sequential(*layers)
 
     def forward(self, z):
@@ -267,8 +271,17 @@ class SlowVAEModule(nn.Module):
     torch.Size([4, 2])
     """
 
-    def __init__(self, encoder, decoder, n_features, *, likelihood="gaussian", rate_prior=6.0,
-                 learn_rate=False, init_log_scale=0.0):
+    def __init__(
+        self,
+        encoder,
+        decoder,
+        n_features,
+        *,
+        likelihood="gaussian",
+        rate_prior=6.0,
+        learn_rate=False,
+        init_log_scale=0.0,
+    ):
         super().__init__()
         self.encoder = encoder
         self.decoder = decoder
@@ -278,8 +291,9 @@ class SlowVAEModule(nn.Module):
             torch.full((int(n_features),), float(init_log_scale)),
             requires_grad=likelihood == "gaussian",
         )
-        self.log_rate = nn.Parameter(torch.full((n_latents,), math.log(float(rate_prior))),
-                                     requires_grad=bool(learn_rate))
+        self.log_rate = nn.Parameter(
+            torch.full((n_latents,), math.log(float(rate_prior))), requires_grad=bool(learn_rate)
+        )
 
     def encode(self, x):
         """Return the posterior mean and log-variance of ``x`` (the encoder's ``encode``)."""

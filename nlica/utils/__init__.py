@@ -40,8 +40,11 @@ def stack_recordings(recordings):
     >>> X.shape, groups.tolist()
     ((5, 2), [0, 0, 0, 1, 1])
     """
-    if (isinstance(recordings, str | bytes) or hasattr(recordings, "shape")
-            or not isinstance(recordings, Sequence)):
+    if (
+        isinstance(recordings, str | bytes)
+        or hasattr(recordings, "shape")
+        or not isinstance(recordings, Sequence)
+    ):
         # A single array would silently be read as a list of rows.
         raise TypeError(
             "recordings must be a list (or tuple) of 2-D arrays, one per recording; got "

@@ -183,9 +183,19 @@ def validate_X(estimator, X, *, reset, ensure_min_samples=2, dtype=None, name="X
     """
     if dtype is None:
         dtype = [np.float64, np.float32]
-    return _checked(X, name, False, lambda X: validate_data(
-        estimator, X, reset=reset, dtype=dtype, ensure_min_samples=ensure_min_samples,
-        ensure_all_finite=False))
+    return _checked(
+        X,
+        name,
+        False,
+        lambda X: validate_data(
+            estimator,
+            X,
+            reset=reset,
+            dtype=dtype,
+            ensure_min_samples=ensure_min_samples,
+            ensure_all_finite=False,
+        ),
+    )
 
 
 def check_array_2d(X, *, name, ensure_min_samples=1, dtype=np.float64, allow_1d=True):
@@ -222,9 +232,18 @@ def check_array_2d(X, *, name, ensure_min_samples=1, dtype=np.float64, allow_1d=
     >>> check_array_2d([1.0, 2.0], name="s").shape
     (2, 1)
     """
-    return _checked(X, name, allow_1d, lambda X: check_array(
-        X, dtype=dtype, ensure_min_samples=ensure_min_samples, ensure_all_finite=False,
-        input_name=name))
+    return _checked(
+        X,
+        name,
+        allow_1d,
+        lambda X: check_array(
+            X,
+            dtype=dtype,
+            ensure_min_samples=ensure_min_samples,
+            ensure_all_finite=False,
+            input_name=name,
+        ),
+    )
 
 
 def _checked(X, name, allow_1d, convert):
@@ -308,8 +327,7 @@ def check_sample_weight(sample_weight, n_samples):
     """
     if sample_weight is None:
         return None
-    expected = (f"sample_weight must be {n_samples} finite non-negative weights, one per "
-                "sample of X")
+    expected = f"sample_weight must be {n_samples} finite non-negative weights, one per sample of X"
     try:
         weights = np.array(sample_weight, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -411,8 +429,7 @@ def check_labels(labels, n_samples, *, name):
     labels = np.asarray(labels)
     if labels.ndim != 1:
         raise ValueError(
-            f"{name} must be 1-D with one label per sample; got an array of shape "
-            f"{labels.shape}."
+            f"{name} must be 1-D with one label per sample; got an array of shape {labels.shape}."
         )
     if labels.shape[0] != n_samples:
         raise ValueError(
