@@ -36,6 +36,8 @@ numpydoc_validation_checks = {"all", "SA01", "ES01", "EX01", "RT02"}
 # the methods nlica.nn's modules inherit from torch.nn.Module (torch's docstrings).
 numpydoc_validation_exclude = {
     r"\.forward$",
+    # The __init__ that dataclass writes: its parameters are documented by the class.
+    r"^nlica\.\w+\.\w+\.__init__$",
     r"^nlica\.nn\.\w+\.("
     + "|".join(name for name in dir(torch.nn.Module) if not name.startswith("_"))
     + r")$",

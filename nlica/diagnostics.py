@@ -361,7 +361,7 @@ def _test_slowvae(X, runs, lag, n_permutations, rng):
 class AssumptionReport:
     """What :func:`check_assumptions` found, one entry per method.
 
-    Attributes
+    Parameters
     ----------
     holds : dict
         Method name -> whether its assumption holds (p-value below ``alpha``).
@@ -597,7 +597,7 @@ _MAX_SIMILARITY_ROWS = 20_000
 class StabilityResult:
     """What :func:`component_stability` found.
 
-    Attributes
+    Parameters
     ----------
     stability : ndarray of shape (n_components,)
         Cluster quality in [0, 1] of each component of :attr:`estimator`: the mean
