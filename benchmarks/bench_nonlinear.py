@@ -1,16 +1,21 @@
 """Benchmark the nonlinear ICA estimators (TCL, PCL, SlowVAE) by mixing depth.
 
-For each estimator and depth, the script draws the estimator's own kind of data (TCL:
-nonstationary Laplace sources, 64 segments x 512; PCL: AR(1) Laplace sources, 2**15
-samples; SlowVAE: sparse Laplace transitions, 2**15 samples), mixes them with an invertible
-MLP of that depth, fits the estimator with its default settings, and reports the MCC (with
-its rule), fit seconds and optimiser steps per second. FastICA runs on the same data
-alongside. ``--device cuda`` adds GPU rows when CUDA is available.
+For each estimator, number of sources and depth, the script draws the estimator's own kind
+of data (TCL: nonstationary Laplace sources, 64 segments x 512, 256 segments from 10
+sources on as in the paper; PCL: AR(1) Laplace sources, 2**15 samples, 2**16 from 10
+sources on; SlowVAE: sparse Laplace transitions, 2**15 samples), mixes them with an
+invertible MLP of that depth, fits the estimator with its default settings, and reports
+the MCC (with its rule), the model kept by ``mixing="auto"``, fit seconds and optimiser
+steps per second. FastICA runs on the same data alongside. ``--default-depth`` leaves the
+network depth at the estimator's default (only ``n_components`` is set) instead of
+matching the mixing. ``--device cuda`` adds GPU rows when CUDA is available.
 
 Examples
 --------
 ``python benchmarks/bench_nonlinear.py --quick``
 ``python benchmarks/bench_nonlinear.py --layers 1 2 3 --seeds 0 1 2 --json results/nl.json``
+``python benchmarks/bench_nonlinear.py --methods TCL PCL --n-sources 10 20 --layers 1 3 \
+--default-depth``
 """
 
 import argparse
@@ -38,7 +43,11 @@ from nlica.metrics import mean_corr_coef  # noqa: E402
 SPECS = {
     "TCL": dict(
         data=lambda L, seed, n_sources: datasets.make_tcl_dataset(
-            n_sources=n_sources, n_layers=L, n_segments=64, segment_length=512, random_state=seed
+            n_sources=n_sources,
+            n_layers=L,
+            n_segments=64 if n_sources <= 5 else 256,
+            segment_length=512,
+            random_state=seed,
         ),
         fit_kw=lambda d: {"segments": d.segments},
         target=lambda d: np.abs(d.S),
@@ -47,7 +56,10 @@ SPECS = {
     ),
     "PCL": dict(
         data=lambda L, seed, n_sources: datasets.make_pcl_dataset(
-            n_sources=n_sources, n_layers=L, n_samples=2**15, random_state=seed
+            n_sources=n_sources,
+            n_layers=L,
+            n_samples=2**15 if n_sources <= 5 else 2**16,
+            random_state=seed,
         ),
         fit_kw=lambda d: {},
         target=lambda d: d.S,
@@ -66,18 +78,18 @@ SPECS = {
 }
 
 
-def _estimator(name, L, seed, device, quick):
+def _estimator(name, L, seed, device, quick, n_sources, default_depth):
     """Build the estimator with default settings (fewer steps with ``quick``)."""
     cls = getattr(nlica, name)
-    params = {"random_state": seed, "device": device}
-    if "n_layers" in cls().get_params():
+    params = {"random_state": seed, "device": device, "n_components": n_sources}
+    if not default_depth and "n_layers" in cls().get_params():
         params["n_layers"] = L
     if quick:
         params["max_iter"] = 200
     return cls(**params)
 
 
-def run(methods, layers, seeds, devices, n_sources=5, quick=False):
+def run(methods, layers, seeds, devices, n_sources=(5,), quick=False, default_depth=False):
     """Fit every (method, depth, seed, device) and return one row each.
 
     Parameters
@@ -90,10 +102,12 @@ def run(methods, layers, seeds, devices, n_sources=5, quick=False):
         Seeds of the data and the estimators.
     devices : list of str
         Devices of the neural estimators.
-    n_sources : int
-        Number of sources.
+    n_sources : sequence of int
+        Numbers of sources.
     quick : bool
         200 optimiser steps only (a smoke test).
+    default_depth : bool
+        Leave the network depth at the estimator's default.
 
     Returns
     -------
@@ -108,54 +122,55 @@ def run(methods, layers, seeds, devices, n_sources=5, quick=False):
             print(f"skipping {name}: not in this install", file=sys.stderr)
             continue
         spec = SPECS[name]
-        for L in layers:
-            for seed in seeds:
-                data = spec["data"](L, seed, n_sources)
-                target = spec["target"](data)
-                for device in devices:
-                    est = _estimator(name, L, seed, device, quick)
-                    t0 = time.perf_counter()
-                    _, _, error = _fit(est, data.X, spec["fit_kw"](data))
-                    seconds = time.perf_counter() - t0
-                    row = {
-                        "method": name,
-                        "layers": L,
-                        "seed": seed,
-                        "device": device,
-                        "rule": spec["rule"],
-                        "seconds": seconds,
-                    }
-                    if error is None:
-                        S_est = est.transform(data.X)
-                        row["mcc"] = mean_corr_coef(target, S_est, method=spec["method"])
-                        row["steps"] = est.n_iter_
-                        row["steps_per_s"] = est.n_iter_ / seconds
-                    else:
-                        row["error"] = error
-                    rows.append(row)
-                    print(
-                        f"{name} L={L} seed={seed} {device}: "
-                        f"MCC {row.get('mcc', float('nan')):.3f} in {seconds:.1f}s",
-                        file=sys.stderr,
-                    )
-                t0 = time.perf_counter()
-                S_lin, _, _ = call_catching_convergence(
-                    nlica.FastICA(random_state=seed).fit_transform, data.X
-                )
-                seconds = time.perf_counter() - t0
-                if name == "TCL":
-                    S_lin = np.abs(S_lin)
-                rows.append(
-                    {
-                        "method": f"FastICA ({name} data)",
-                        "layers": L,
-                        "seed": seed,
-                        "device": "cpu",
-                        "rule": spec["rule"],
-                        "seconds": seconds,
-                        "mcc": mean_corr_coef(target, S_lin, method=spec["method"]),
-                    }
-                )
+        for n in n_sources:
+            for L in layers:
+                for seed in seeds:
+                    rows.extend(_case(name, spec, n, L, seed, devices, quick, default_depth))
+    return rows
+
+
+def _case(name, spec, n, L, seed, devices, quick, default_depth):
+    """Rows of one data set: the estimator on each device, then FastICA."""
+    rows = []
+    data = spec["data"](L, seed, n)
+    target = spec["target"](data)
+    base = {"sources": n, "layers": L, "seed": seed, "rule": spec["rule"]}
+    for device in devices:
+        est = _estimator(name, L, seed, device, quick, n, default_depth)
+        t0 = time.perf_counter()
+        _, _, error = _fit(est, data.X, spec["fit_kw"](data))
+        seconds = time.perf_counter() - t0
+        row = {"method": name, **base, "device": device, "seconds": seconds}
+        if error is None:
+            S_est = est.transform(data.X)
+            row["mcc"] = mean_corr_coef(target, S_est, method=spec["method"])
+            row["model"] = est.selected_model_
+            row["steps"] = est.n_iter_
+            row["steps_per_s"] = est.n_iter_ / seconds
+        else:
+            row["error"] = error
+        rows.append(row)
+        print(
+            f"{name} n={n} L={L} seed={seed} {device}: "
+            f"MCC {row.get('mcc', float('nan')):.3f} in {seconds:.1f}s",
+            file=sys.stderr,
+        )
+    t0 = time.perf_counter()
+    S_lin, _, _ = call_catching_convergence(
+        nlica.FastICA(n_components=n, random_state=seed).fit_transform, data.X
+    )
+    seconds = time.perf_counter() - t0
+    if name == "TCL":
+        S_lin = np.abs(S_lin)
+    rows.append(
+        {
+            "method": f"FastICA ({name} data)",
+            **base,
+            "device": "cpu",
+            "seconds": seconds,
+            "mcc": mean_corr_coef(target, S_lin, method=spec["method"]),
+        }
+    )
     return rows
 
 
@@ -184,7 +199,12 @@ def main(argv=None):
     parser.add_argument("--methods", nargs="+", default=["TCL", "PCL", "SlowVAE"])
     parser.add_argument("--layers", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
-    parser.add_argument("--n-sources", type=int, default=5)
+    parser.add_argument("--n-sources", type=int, nargs="+", default=[5])
+    parser.add_argument(
+        "--default-depth",
+        action="store_true",
+        help="leave the network depth at the estimator's default",
+    )
     parser.add_argument(
         "--device",
         default="cpu",
@@ -208,14 +228,24 @@ def main(argv=None):
         print("CUDA requested but not available; nothing to run.", file=sys.stderr)
         return []
     info = environment_info(gpu="cuda" in devices)
-    rows = run(args.methods, args.layers, args.seeds, devices, args.n_sources, args.quick)
+    rows = run(
+        args.methods,
+        args.layers,
+        args.seeds,
+        devices,
+        args.n_sources,
+        args.quick,
+        args.default_depth,
+    )
     print(format_header("Nonlinear ICA benchmark (default settings; MCC rule per row)", info))
     columns = [
         ("method", "method", ""),
+        ("sources", "sources", "d"),
         ("layers", "layers", "d"),
         ("seed", "seed", "d"),
         ("device", "device", ""),
         ("mcc", "MCC", ".3f"),
+        ("model", "model", ""),
         ("rule", "rule", ""),
         ("seconds", "seconds", ".1f"),
         ("steps", "steps", "d"),

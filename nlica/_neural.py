@@ -39,6 +39,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._training import TrainConfig, train
 from .base import BaseICA, resolve_device, usable_device
+from .nn.modules import Decoder
 from .utils.validation import caller_stacklevel, check_array_2d, check_groups, check_time_in_rows
 from .utils.validation import column_signs as _column_signs
 
@@ -56,6 +57,19 @@ LOG_EVERY = 100
 # smaller kernels gain nothing from more threads, and a busy second core slows them badly.
 _SMALL_STEP = 1 << 20
 
+# Share of the rows held out (data of at least _MIN_HOLDOUT_ROWS rows) to choose between
+# the linear and the nonlinear model and to measure reconstruction_r2_.
+_HOLDOUT = 0.1
+_MIN_HOLDOUT_ROWS = 1000
+# The decoder of the contrastive estimators (fitted after their features on the training
+# rows): at most _DECODER_STEPS Adam steps of _DECODER_BATCH rows.
+_DECODER_STEPS = 3000
+_DECODER_ROWS = 1 << 18
+_DECODER_BATCH = 512
+_DECODER_LR = 3e-3
+# Rows of held-out data on which reconstruction_r2_ is measured (bounded for long data).
+_R2_ROWS = 1 << 16
+
 # Largest float32: whitened input beyond it is outside anything the network was trained on.
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 
@@ -63,7 +77,7 @@ _FLOAT32_MAX = float(np.finfo(np.float32).max)
 # signatures and docstrings (after the estimator's own parameters).
 # fmt: off
 TRAINING_PARAMETERS = (
-    "max_iter", "batch_size", "learning_rate", "n_init", "n_iter_no_change", "tol",
+    "mixing", "max_iter", "batch_size", "learning_rate", "n_init", "n_iter_no_change", "tol",
     "preset", "device", "verbose", "callbacks", "random_state", "clip_grad_norm",
     "precision", "compile", "memory_budget",
 )
@@ -71,6 +85,7 @@ TRAINING_PARAMETERS = (
 
 _POSITIVE_INT = [Interval(numbers.Integral, 1, None, closed="left"), None]
 TRAINING_CONSTRAINTS = {
+    "mixing": [StrOptions({"auto", "nonlinear", "linear"})],
     "max_iter": _POSITIVE_INT,
     "batch_size": _POSITIVE_INT,
     "learning_rate": [Interval(numbers.Real, 0.0, None, closed="neither"), None],
@@ -96,6 +111,14 @@ _CONFIG_FIELDS = ("optimizer", "momentum", "schedule", "step_gamma", "ema_decay"
 # replaces the description of a parameter whose meaning it refines.
 # fmt: off
 _TRAINING_DOCS = {
+    "mixing": ('{"auto", "nonlinear", "linear"}, default="auto"', '``"nonlinear"``: the '
+               'network as specified. ``"linear"``: its linear special case (no hidden '
+               "layers), a linear ICA under the same criterion, for linearly mixed data "
+               'such as EEG. ``"auto"`` (data of 1000 rows or more): fit both on 90% of '
+               "the rows and keep the nonlinear model only if its ``score`` on the "
+               "held-out 10% beats the linear one's (``selected_model_``, "
+               "``model_scores_``), so that nonlinear ICA contains linear ICA; fewer "
+               'rows: ``"nonlinear"``.'),
     "max_iter": ("int, default=None", "Optimiser steps; ``None`` takes the preset's "
                  "({max_iter})."),
     "batch_size": ("int, default=None", "Samples per step; ``None`` takes the preset's "
@@ -280,6 +303,31 @@ class _StreamedRows:
         return self._convert(self._X[index])
 
 
+class _Rows:
+    """Some rows of the training data (a tensor or ``_StreamedRows``), indexed like it.
+
+    Stands in for the training data while the linear and nonlinear candidates are fitted
+    on the training rows (``mixing="auto"``); indexing reads only the rows asked for.
+    """
+
+    def __init__(self, Z, rows):
+        self._Z = Z
+        self._rows = torch.as_tensor(rows, device=Z.device)
+        self.shape = (int(self._rows.shape[0]), *tuple(Z.shape[1:]))
+        self.device = Z.device
+
+    def __len__(self):
+        return self.shape[0]
+
+    def __getitem__(self, index):
+        return self._Z[self._rows[index]]
+
+
+def _relabel(runs):
+    """Return recording labels 0, 1, ... of consecutive pieces (a change starts one)."""
+    return np.concatenate([[0], np.cumsum(runs[1:] != runs[:-1])]) if runs.size else runs
+
+
 def _has_decoder(est):
     return type(est)._decode is not BaseNeuralICA._decode
 
@@ -305,6 +353,8 @@ class BaseNeuralICA(BaseICA):
     _presets = {}
     # Estimator wording of shared parameters, by name (see _TRAINING_DOCS).
     _parameter_docs = {}
+    # Whether a decoder (module_.decoder) is fitted after the network (TCL, PCL).
+    _fits_decoder = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -371,9 +421,95 @@ class BaseNeuralICA(BaseICA):
         """Map the float64 features ``H`` (ndarray) to what ``transform`` returns."""
         return H
 
+    def _selects_mixing(self):
+        """Whether ``mixing="auto"`` compares the linear special case with the network."""
+        return True
+
+    def _linear_available(self):
+        """Whether the input has a linear special case (``mixing="linear"``)."""
+        return True
+
+    def _subset_fit_params(self, fit_params, rows):
+        """``fit_params`` restricted to the training ``rows`` (e.g. TCL's labels)."""
+        return fit_params
+
+    def _heldout_score(self, X, runs, fit_params, rows):
+        """Return the estimator's own ``score`` (higher is better) on held-out ``X``."""
+        return self.score(X, groups=runs)
+
     def _decode(self, module, S):  # pragma: no cover - only where a subclass has one
         """Return whitened reconstructions of latents ``S`` (adds ``inverse_transform``)."""
         raise NotImplementedError
+
+    # ------------------------------------------------------------ decoder
+    def _stream_seed(self, offset):
+        """Seed ``offset`` places after the network seeds in ``random_state``'s stream."""
+        rng = check_random_state(self.random_state)
+        return int(rng.randint(0, 2**31 - 1, size=self._n_init() + offset)[-1])
+
+    def _attach_decoder(self, net, n_features, n_components, hidden_layer_sizes):
+        """Give ``net`` a ``decoder`` from its ``n_components`` outputs to its inputs.
+
+        The decoder is built after the rest, so the rest's seeded weights are unchanged.
+        """
+        net.decoder = Decoder(n_components, hidden_layer_sizes, n_features)
+        return net
+
+    def _fit_decoder(self, decoder, S, Z, seed):
+        """Train ``decoder`` to map outputs ``S`` (ndarray) back to whitened rows ``Z``.
+
+        The contrastive estimators have no closed-form inverse of their features; a
+        decoder fitted after them gives ``inverse_transform``.
+        """
+        start = Z.shape[0]
+        device = self.device_
+        S = torch.tensor(S, dtype=torch.float32, device=device)
+        generator = torch.Generator(device=device)
+        generator.manual_seed(int(seed))
+        batch = min(_DECODER_BATCH, start)
+
+        def batch_fn():
+            idx = torch.randint(0, start, (batch,), generator=generator, device=device)
+            return S[idx], Z[idx]
+
+        def loss_fn(module, pair):
+            s, z = pair
+            return torch.mean((module(s) - z) ** 2), {}
+
+        config = TrainConfig(
+            max_iter=min(_DECODER_STEPS, int(self._setting("max_iter"))),
+            learning_rate=_DECODER_LR,
+            optimizer="adam",
+            schedule="cosine",
+            log_every=LOG_EVERY,
+            clip_grad_norm=self.clip_grad_norm,
+            precision=self.precision,
+            compile=bool(self.compile),
+        )
+        train(decoder, loss_fn, batch_fn, config, name=f"{type(self).__name__} decoder")
+        decoder.eval()
+
+    def _reconstruction_r2(self, rows):
+        """R² of ``inverse_transform(transform(rows))`` against ``rows`` (held-out rows)."""
+        rows = np.asarray(rows, dtype=np.float64)
+        S = self._output(self._encode64(rows).cpu().numpy())
+        recon = self.inverse_transform(S)
+        total = np.sum((rows - rows.mean(axis=0)) ** 2)
+        return float(1.0 - np.sum((rows - recon) ** 2) / total) if total > 0 else 1.0
+
+    def _split(self, runs):
+        """Rows to train on and rows held out (the last ones in time; none when few).
+
+        The held-out rows choose between the linear and the nonlinear model
+        (``mixing="auto"``) and measure ``reconstruction_r2_``.
+        """
+        n = runs.shape[0]
+        start = n - int(n * _HOLDOUT) if n >= _MIN_HOLDOUT_ROWS else n
+        return np.arange(start), np.arange(start, n)
+
+    def _linear(self):
+        """Whether the network being built is the linear special case (``selected_model_``)."""
+        return getattr(self, "selected_model_", "nonlinear") == "linear"
 
     # ------------------------------------------------------------ settings
     def _setting(self, name):
@@ -424,14 +560,18 @@ class BaseNeuralICA(BaseICA):
             torch.set_num_threads(1)
 
     # ------------------------------------------------------------ preprocessing
-    def _fit_whitener(self, X):
-        """PCA-whiten (float64); stores ``mean_`` and ``whitening_`` (None: not whitened).
+    def _fit_whitener(self, X, n_components):
+        """PCA-whiten (float64) to ``n_components`` dimensions.
 
-        The statistics are accumulated over row blocks, so a memmap X is never copied whole.
+        Stores ``mean_``, ``whitening_`` (``(n_components, n_features)``; None when the
+        estimator does not whiten) and ``explained_variance_ratio_`` (the share of the
+        variance of ``X`` on each kept principal direction). The statistics are
+        accumulated over row blocks, so a memmap X is never copied whole.
         """
         if not self._whitens():
             self.mean_ = np.zeros(X.shape[1])
             self.whitening_ = None
+            self.explained_variance_ratio_ = None
             return
         mean, cov, scale = _mean_cov(X)
         eig, u = np.linalg.eigh(cov)
@@ -439,15 +579,25 @@ class BaseNeuralICA(BaseICA):
         eig, u = eig[order], u[:, order]
         tiny = eig[0] * X.shape[1] * np.finfo(np.float32).eps if eig[0] > 0 else 1.0
         rank = int(np.sum(eig > tiny))
-        if rank < X.shape[1]:
+        n_components = min(n_components, X.shape[1])  # SlowVAE may have more latents
+        if rank < n_components:
+            # Fewer directions than components: whitening would divide by zero.
             raise ValueError(
                 f"X has only {rank} linearly independent feature direction(s) out of "
-                f"{X.shape[1]} (constant or duplicated channels?); whitening would divide by "
-                "zero. Remove the redundant channels, or reduce X with PCA first."
+                f"{X.shape[1]} (constant, duplicated or re-referenced channels?) but "
+                f"n_components={n_components}; pass n_components={rank} or fewer (X is then "
+                "reduced by PCA, as FastICA does), or remove the redundant channels."
             )
+        eig, u = eig[:n_components], u[:, :n_components]
         u = u * _column_signs(u)
         self.mean_ = mean
         self.whitening_ = (u / (np.sqrt(eig) * scale)).T
+        total = float(np.sum(np.diag(cov)))
+        self.explained_variance_ratio_ = eig / total if total > 0 else np.ones_like(eig)
+
+    def _n_inputs(self):
+        """Width of the network's input: whitened (possibly reduced) or raw features."""
+        return self.n_features_in_ if self.whitening_ is None else self.whitening_.shape[0]
 
     def _whitened_tensor(self, X, device, dtype=torch.float32):
         """Return whitened rows of ``X`` as a new tensor of ``dtype`` on ``device``."""
@@ -461,7 +611,9 @@ class BaseNeuralICA(BaseICA):
         """Map whitened rows (ndarray) back to the units of ``X``."""
         if self.whitening_ is None:
             return Z
-        return Z @ np.linalg.inv(self.whitening_).T + self.mean_
+        # The pseudo-inverse maps reduced coordinates back to the kept principal
+        # directions (the plain inverse when nothing was reduced).
+        return Z @ np.linalg.pinv(self.whitening_).T + self.mean_
 
     def _training_data(self, X, device):
         """Return the whitened training data: a device tensor, or rows whitened on demand.
@@ -470,7 +622,8 @@ class BaseNeuralICA(BaseICA):
         ``X`` itself (e.g. a ``numpy.memmap``) instead, whitened and moved each step.
         """
         budget = self.memory_budget
-        if budget is None or X.shape[0] * X.shape[1] * 4 <= budget * 2**20:
+        width = X.shape[1] if self.whitening_ is None else self.whitening_.shape[0]
+        if budget is None or X.shape[0] * width * 4 <= budget * 2**20:
             return self._whitened_tensor(X, device)
         return _StreamedRows(X, lambda rows: self._whitened_tensor(rows, device), device)
 
@@ -569,12 +722,57 @@ class BaseNeuralICA(BaseICA):
         self._check_layout(X)
         runs = check_groups(groups, X.shape[0], min_run_length=self._min_run_length)
         device = resolve_device(self.device)
+        # A previous fit's choice must not shape this one.
+        self.__dict__.pop("selected_model_", None)
         self._check_fit_params(X, runs, n_components, fit_params)
-        self._fit_whitener(X)
+        self._fit_whitener(X, n_components)
         Z = self._training_data(X, device)
         self.n_components_ = n_components
         self.device_ = device
 
+        if self.mixing == "linear" and not self._linear_available():
+            raise ValueError(
+                f"mixing='linear' is not available for this input ({type(self).__name__} "
+                "with image_shape has no linear special case); use mixing='nonlinear'."
+            )
+        train_idx, test_idx = self._split(runs)
+        select = self.mixing == "auto" and self._selects_mixing() and test_idx.size > 0
+        if select:
+            Z_fit, runs_fit = _Rows(Z, train_idx), _relabel(runs[train_idx])
+            params_fit = self._subset_fit_params(fit_params, train_idx)
+            held_out = np.asarray(X[test_idx])
+            candidates = {}
+            for kind in ("linear", "nonlinear"):
+                self.selected_model_ = kind
+                self._train_module(Z_fit, runs_fit, params_fit)
+                score = self._heldout_score(
+                    held_out, _relabel(runs[test_idx]), fit_params, test_idx
+                )
+                candidates[kind] = (score, {k: v for k, v in vars(self).items() if k.endswith("_")})
+            # The nonlinear model must beat its own linear special case on held-out data.
+            kind = "nonlinear" if candidates["nonlinear"][0] > candidates["linear"][0] else "linear"
+            vars(self).update(candidates[kind][1])
+            self.selected_model_ = kind
+            self.model_scores_ = {k: float(v[0]) for k, v in candidates.items()}
+            # The kept network's statistics (ICA, normalisation) are taken on all the rows.
+            self._after_fit(Z, runs, fit_params)
+        else:
+            self.selected_model_ = "nonlinear" if self.mixing == "auto" else self.mixing
+            self.model_scores_ = None
+            self._train_module(Z, runs, fit_params)
+        if self._fits_decoder:
+            # Trained on (at most _DECODER_ROWS of) the training rows; reconstruction_r2_
+            # is measured on the others. Indexing reads only those rows of a memmap.
+            step = -(-train_idx.size // _DECODER_ROWS)
+            Z_dec = Z[torch.as_tensor(train_idx[::step], device=Z.device)]
+            S = self._output(self._encode64(Z=Z_dec).cpu().numpy())
+            self._fit_decoder(self.module_.decoder, S, Z_dec, self._stream_seed(2))
+        if _has_decoder(self):
+            rows = test_idx if test_idx.size else np.arange(X.shape[0])
+            self.reconstruction_r2_ = self._reconstruction_r2(X[rows[:_R2_ROWS]])
+
+    def _train_module(self, Z, runs, fit_params):
+        """Train ``n_init`` networks on whitened ``Z``, keep the best, then ``_after_fit``."""
         rng = check_random_state(self.random_state)
         seeds = rng.randint(0, 2**31 - 1, size=self._n_init())
         config = self._train_config()
@@ -585,9 +783,9 @@ class BaseNeuralICA(BaseICA):
             # so a fit is reproducible whatever the device.
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(seed)
-                module = self._build_module(X.shape[1], n_components)
-            module = module.to(device)
-            generator = torch.Generator(device=device)
+                module = self._build_module(self._n_inputs(), self.n_components_)
+            module = module.to(self.device_)
+            generator = torch.Generator(device=self.device_)
             generator.manual_seed(seed)
             batch_fn = self._prepare(Z, runs, generator, fit_params)
             history, n_iter = train(

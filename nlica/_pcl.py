@@ -105,8 +105,19 @@ class PCL(BaseNeuralICA):
         Feature names, when ``X`` has string column names.
     mean_ : ndarray of shape (n_features,)
         Mean of the training data.
-    whitening_ : ndarray of shape (n_features, n_features)
-        PCA whitening matrix applied before the network.
+    whitening_ : ndarray of shape (n_components, n_features)
+        PCA whitening (to ``n_components`` dimensions) applied before the network.
+    explained_variance_ratio_ : ndarray of shape (n_components,)
+        Share of the variance of ``X`` on each principal direction kept by the whitening
+        (its sum is the variance kept when ``n_components`` reduces ``X``).
+    selected_model_ : {"linear", "nonlinear"}
+        The model kept (see ``mixing``).
+    model_scores_ : dict or None
+        Held-out ``score`` of the ``"linear"`` and ``"nonlinear"`` models when
+        ``mixing="auto"`` compared them, else None.
+    reconstruction_r2_ : float
+        R² of ``inverse_transform(transform(X))`` against ``X`` on held-out rows of the
+        training data, in the units of ``X``.
     module_ : torch.nn.Module
         The trained network (``module_.features`` is ``h``; ``module_.logits`` is ``r``).
     device_ : torch.device
@@ -157,6 +168,7 @@ class PCL(BaseNeuralICA):
     _min_run_length = 1
 
     _presets = _PRESETS
+    _fits_decoder = True
     _parameter_docs = {
         "batch_size": "Real pairs per step (as many permuted pairs are added); ``None`` "
         "takes the preset's ({batch_size}). Capped at the number of pairs in "
@@ -197,6 +209,7 @@ class PCL(BaseNeuralICA):
         hidden_layer_sizes=None,
         lag=1,
         weight_decay=None,
+        mixing="auto",
         max_iter=None,
         batch_size=None,
         learning_rate=None,
@@ -218,6 +231,7 @@ class PCL(BaseNeuralICA):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.lag = lag
         self.weight_decay = weight_decay
+        self.mixing = mixing
         self.max_iter = max_iter
         self.batch_size = batch_size
         self.learning_rate = learning_rate
@@ -236,6 +250,8 @@ class PCL(BaseNeuralICA):
 
     # -------------------------------------------------------------- parameters
     def _hidden_sizes(self, n_components):
+        if self._linear():
+            return []
         given = self._given_hidden_sizes()
         if given is not None:
             return given
@@ -287,9 +303,9 @@ class PCL(BaseNeuralICA):
         return bool(corr.max() > _DEGENERATE_CORR)
 
     def _build_module(self, n_features, n_components):
-        return PCLNet(
-            n_features, self._hidden_sizes(n_components), n_components, init=self._setting("init")
-        )
+        hidden = self._hidden_sizes(n_components)
+        net = PCLNet(n_features, hidden, n_components, init=self._setting("init"))
+        return self._attach_decoder(net, n_features, n_components, hidden)
 
     def _prepare(self, Z, runs, generator, fit_params):
         sampler = PairSampler(runs, self.lag, 1, generator)
@@ -335,6 +351,9 @@ class PCL(BaseNeuralICA):
 
     def _encode(self, module, Z):
         return module.features(Z)
+
+    def _decode(self, module, S):
+        return module.decoder(S)
 
     # --------------------------------------------------------------------- API
     def score(self, X, y=None, *, groups=None, sample_weight=None):

@@ -5,12 +5,11 @@ import warnings
 
 import numpy as np
 import torch
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
 from ._fastica import FastICA
-from ._neural import BaseNeuralICA
+from ._neural import _MIN_HOLDOUT_ROWS, BaseNeuralICA
 from .losses import tcl_loss
 from .nn.contrastive import TCLNet
 from .samplers import UniformSampler, cut_segments, encode_segments
@@ -22,6 +21,9 @@ __all__ = ["TCL"]
 # at least _AUTO_MIN_SEGMENTS segments.
 _PAPER_SEGMENT_LENGTH = 512
 _AUTO_MIN_SEGMENTS = 16
+# The "fast" preset's batch: _SAMPLES_PER_SEGMENT per segment, within _FAST_BATCH_RANGE.
+_SAMPLES_PER_SEGMENT = 16
+_FAST_BATCH_RANGE = (1024, 4096)
 
 _PRESETS = {
     "fast": {
@@ -123,8 +125,19 @@ class TCL(BaseNeuralICA):
         The device used.
     mean_ : ndarray of shape (n_features,)
         Mean of ``X``, removed before the network.
-    whitening_ : ndarray of shape (n_features, n_features)
-        PCA whitening matrix applied before the network.
+    whitening_ : ndarray of shape (n_components, n_features)
+        PCA whitening (to ``n_components`` dimensions) applied before the network.
+    explained_variance_ratio_ : ndarray of shape (n_components,)
+        Share of the variance of ``X`` on each principal direction kept by the whitening
+        (its sum is the variance kept when ``n_components`` reduces ``X``).
+    selected_model_ : {"linear", "nonlinear"}
+        The model kept (see ``mixing``).
+    model_scores_ : dict or None
+        Held-out ``score`` of the ``"linear"`` and ``"nonlinear"`` models when
+        ``mixing="auto"`` compared them, else None.
+    reconstruction_r2_ : float
+        R² of ``inverse_transform(transform(X))`` against ``X`` on held-out rows of the
+        training data, in the units of ``X``.
     n_iter_ : int
         Optimiser steps taken by the kept run.
     loss_curve_ : list of float
@@ -167,9 +180,13 @@ class TCL(BaseNeuralICA):
     """
 
     _presets = _PRESETS
+    _fits_decoder = True
     _parameter_docs = {
         "batch_size": "Samples per step, drawn uniformly with replacement; ``None`` takes "
-        "the preset's ({batch_size}), capped at the number of samples.",
+        "the preset's ({batch_size}), capped at the number of samples. For "
+        '``"fast"`` that is 16 samples per segment, at least 1024 and at '
+        "most 4096 (many segments need larger batches: with 256 segments, "
+        "4096 raised the MCC at 20 sources from 0.87 to 0.92).",
         "n_iter_no_change": "Stop when the training loss, read every 100 steps, has not "
         "improved by ``tol`` for this many reads (a "
         "``ConvergenceWarning`` if ``max_iter`` comes first). ``None`` "
@@ -209,6 +226,7 @@ class TCL(BaseNeuralICA):
         segment_length="auto",
         weight_decay=None,
         ica_max_iter=1000,
+        mixing="auto",
         max_iter=None,
         batch_size=None,
         learning_rate=None,
@@ -231,6 +249,7 @@ class TCL(BaseNeuralICA):
         self.segment_length = segment_length
         self.weight_decay = weight_decay
         self.ica_max_iter = ica_max_iter
+        self.mixing = mixing
         self.max_iter = max_iter
         self.batch_size = batch_size
         self.learning_rate = learning_rate
@@ -249,11 +268,20 @@ class TCL(BaseNeuralICA):
 
     # ------------------------------------------------------------------ settings
     def _hidden_sizes(self, n_components):
+        if self._linear():
+            return []
         given = self._given_hidden_sizes()
         if given is not None:
             return given
         width = max(self._setting("min_width"), self._setting("width_factor") * n_components)
         return [width] * (self.n_layers - 1)
+
+    def _batch_size(self):
+        if self.batch_size is None and self.preset == "fast":
+            # About 16 samples of each segment per step, so every class's gradient is
+            # estimated from several samples (the scaling rule of the "fast" preset).
+            return int(np.clip(_SAMPLES_PER_SEGMENT * self.n_segments_, *_FAST_BATCH_RANGE))
+        return int(self._setting("batch_size"))
 
     def _resolve_segment_length(self, n_samples):
         if self.segment_length == "auto":
@@ -336,17 +364,19 @@ class TCL(BaseNeuralICA):
         self.segment_classes_ = classes
 
     def _build_module(self, n_features, n_components):
-        return TCLNet(
+        hidden = self._hidden_sizes(n_components)
+        net = TCLNet(
             n_features,
-            self._hidden_sizes(n_components),
+            hidden,
             n_components,
             self.n_segments_,
             logit_scale=self._setting("logit_scale"),
         )
+        return self._attach_decoder(net, n_features, n_components, hidden)
 
     def _prepare(self, Z, runs, generator, fit_params):
         labels = torch.as_tensor(fit_params["codes"], device=Z.device)
-        batch = min(int(self._setting("batch_size")), Z.shape[0])
+        batch = min(self._batch_size(), Z.shape[0])
         widest = max([Z.shape[1], self.n_components_, *self._hidden_sizes(self.n_components_)])
         self._one_thread_if_small(Z, batch * 2 * widest)
         sampler = UniformSampler(Z.shape[0], batch, generator)
@@ -391,16 +421,32 @@ class TCL(BaseNeuralICA):
     def _after_fit(self, Z, runs, fit_params):
         H, predicted = self._predict_segments(Z=Z)
         self.classifier_accuracy_ = float(np.mean(predicted == fit_params["codes"]))
-        # A seed for the ICA from the same stream as the network seeds, after them.
-        seed = check_random_state(self.random_state).randint(0, 2**31 - 1, size=self._n_init() + 1)[
-            -1
-        ]
+        # Seeds for the ICA and the decoder from the same stream as the network seeds.
         self.ica_ = FastICA(
             whiten="unit-variance",
             max_iter=self.ica_max_iter,
-            random_state=int(seed),
+            random_state=self._stream_seed(1),
             backend="numpy",
         ).fit(H)
+
+    def _split(self, runs):
+        # Every tenth row: TCL draws rows independently, and every segment keeps rows on
+        # both sides, so the held-out rows can be scored by segment.
+        n = runs.shape[0]
+        if n < _MIN_HOLDOUT_ROWS:
+            return np.arange(n), np.arange(0)
+        rows = np.arange(n)
+        held = rows % 10 == 9
+        return rows[~held], rows[held]
+
+    def _subset_fit_params(self, fit_params, rows):
+        return {**fit_params, "codes": fit_params["codes"][rows]}
+
+    def _heldout_score(self, X, runs, fit_params, rows):
+        return self.score(X, segments=self.segment_classes_[fit_params["codes"][rows]])
+
+    def _decode(self, module, S):
+        return module.decoder(S)
 
     # ---------------------------------------------------------------- transform
     def transform(self, X, ica=True):

@@ -216,7 +216,7 @@ def _from_checkpoint(ckpt):
     if not hasattr(est, "n_features_in_") or (modules and not hasattr(est, "n_components_")):
         raise ValueError(f"it holds no fitted attributes of the {cls_name}")
     for name, state in modules.items():
-        module = est._build_module(est.n_features_in_, est.n_components_)
+        module = est._build_module(est._n_inputs(), est.n_components_)
         try:
             module.load_state_dict(state)
         except RuntimeError as exc:

@@ -196,7 +196,9 @@ def test_paper_preset_architecture_and_schedule(small):
 
 def test_automatic_restarts_only_for_degenerate_features(small):
     steps = []
-    pcl = PCL(random_state=0, callbacks=[lambda r: steps.append(r["step"])], **QUICK)
+    pcl = PCL(
+        random_state=0, callbacks=[lambda r: steps.append(r["step"])], mixing="nonlinear", **QUICK
+    )
     pcl.fit(small.X)
     assert steps.count(100) == 1  # good features: no restart
     Z = torch.tensor((small.X - pcl.mean_) @ pcl.whitening_.T, dtype=torch.float32)
@@ -213,6 +215,7 @@ def test_early_stopping_callbacks_and_n_init(small):
     seen = []
     pcl = PCL(
         max_iter=1000,
+        mixing="nonlinear",
         callbacks=[lambda r: seen.append(r) or r["step"] >= 200],
         **{k: v for k, v in TINY.items() if k != "max_iter"},
     ).fit(small.X)

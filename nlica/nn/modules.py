@@ -2,7 +2,7 @@
 
 from torch import nn
 
-__all__ = ["Maxout", "MaxoutMLP"]
+__all__ = ["Decoder", "Maxout", "MaxoutMLP"]
 
 
 class Maxout(nn.Module):
@@ -98,3 +98,36 @@ class MaxoutMLP(nn.Module):
         elif self.norm is not None:
             x = self.norm(x)
         return x
+
+
+class Decoder(nn.Module):
+    """A linear map plus a maxout MLP correction, from latents back to observations.
+
+    The MLP's output layer starts at zero, so training starts from the linear map and
+    adds curvature only where the data need it (a linear mixing is decoded exactly).
+
+    Parameters
+    ----------
+    in_features : int
+        Number of latents.
+    hidden_layer_sizes : sequence of int
+        Widths of the maxout hidden layers of the correction.
+    out_features : int
+        Width of the reconstruction.
+
+    Examples
+    --------
+    >>> dec = Decoder(3, [8], 5)
+    >>> dec(torch.zeros(4, 3)).shape
+    torch.Size([4, 5])
+    """
+
+    def __init__(self, in_features, hidden_layer_sizes, out_features):
+        super().__init__()
+        self.linear = nn.Linear(in_features, out_features)
+        self.correction = MaxoutMLP(in_features, hidden_layer_sizes, out_features)
+        nn.init.zeros_(self.correction.out.weight)
+
+    def forward(self, s):
+        """Return the reconstruction, shape (batch, out_features), of latents ``s``."""
+        return self.linear(s) + self.correction(s)
