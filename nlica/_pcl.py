@@ -50,6 +50,10 @@ _PRESETS = {
     },
 }
 
+# The "fast" preset's steps grow with n_components beyond the first number, up to the
+# second times its max_iter.
+_STEPS_PER_COMPONENTS = (5, 2.0)
+
 # n_init=None: restart (up to this many runs in all) while the features of the last run
 # are degenerate, i.e. two of them correlate more than _DEGENERATE_CORR in absolute value.
 _AUTO_MAX_INIT = 2
@@ -170,6 +174,10 @@ class PCL(BaseNeuralICA):
     _presets = _PRESETS
     _fits_decoder = True
     _parameter_docs = {
+        "max_iter": "Optimiser steps; ``None`` takes the preset's ({max_iter}). For "
+        '``"fast"`` that is 8000 for up to 5 components, growing in proportion to 16 000 '
+        "at 10 components and more (10 sources through 2 layers: MCC 0.91 at 8000 "
+        "steps, 0.99 at 16 000).",
         "batch_size": "Real pairs per step (as many permuted pairs are added); ``None`` "
         "takes the preset's ({batch_size}). Capped at the number of pairs in "
         "``X``.",
@@ -181,7 +189,8 @@ class PCL(BaseNeuralICA):
         "in absolute value -- the signature of a known local optimum where two "
         "features track the same source.",
         "preset": 'Both use Xavier-uniform initialisation. ``"fast"``: Adam with cosine '
-        "decay, 8000 steps of 1024 + 1024 pairs, hidden layers 4 x "
+        "decay, 8000 steps (more for more components, see ``max_iter``) of 1024 + "
+        "1024 pairs, hidden layers 4 x "
         "``n_components`` wide (about 20 s for 5 sources on a CPU). "
         '``"paper"``: the authors\' schedule -- SGD with momentum 0.9, learning '
         "rate 0.1 divided by 10 after each third of the 3e6 steps (of "
@@ -249,6 +258,14 @@ class PCL(BaseNeuralICA):
         self.memory_budget = memory_budget
 
     # -------------------------------------------------------------- parameters
+    def _setting(self, name):
+        if name == "max_iter" and self.max_iter is None and self.preset == "fast":
+            # More sources need more steps: the "fast" preset's scaling rule.
+            n = getattr(self, "n_components_", None) or _STEPS_PER_COMPONENTS[0]
+            scale = min(max(n / _STEPS_PER_COMPONENTS[0], 1.0), _STEPS_PER_COMPONENTS[1])
+            return int(round(_PRESETS["fast"]["max_iter"] * scale))
+        return super()._setting(name)
+
     def _hidden_sizes(self, n_components):
         if self._linear():
             return []
