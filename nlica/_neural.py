@@ -493,9 +493,13 @@ class BaseNeuralICA(BaseICA):
         """R² of ``inverse_transform(transform(rows))`` against ``rows`` (held-out rows)."""
         rows = np.asarray(rows, dtype=np.float64)
         S = self._output(self._encode64(rows).cpu().numpy())
-        recon = self.inverse_transform(S)
-        total = np.sum((rows - rows.mean(axis=0)) ** 2)
-        return float(1.0 - np.sum((rows - recon) ** 2) / total) if total > 0 else 1.0
+        centred = rows - rows.mean(axis=0)
+        error = rows - self.inverse_transform(S)
+        # Divided by the largest deviation so that data near 1e200 do not overflow.
+        peak = float(np.max(np.abs(centred))) if centred.size else 0.0
+        if peak == 0 or not np.isfinite(peak):
+            return 1.0
+        return float(1.0 - np.sum((error / peak) ** 2) / np.sum((centred / peak) ** 2))
 
     def _split(self, runs):
         """Rows to train on and rows held out (the last ones in time; none when few).
