@@ -51,7 +51,7 @@ print(
 )
 
 # The blink component's weights over the channels: largest at the front (FPz, EOG1, F3).
-axes = plot_components(ica.selected_model_, names, components=[blink])
+axes = plot_components(ica.mixing_, names, components=[blink])
 axes[0].figure.tight_layout()
 axes[0].figure.savefig(out / "eeg_blink_component_weights.png", dpi=100)
 

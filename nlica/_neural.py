@@ -202,7 +202,8 @@ def training_parameters_doc(presets, parameter_docs, indent=""):
     Examples
     --------
     >>> doc = training_parameters_doc({"fast": {"max_iter": 10}}, {})
-    >>> print(doc.splitlines()[1].strip())
+    >>> lines = doc.splitlines()
+    >>> print(lines[lines.index("max_iter : int, default=None") + 1].strip())
     Optimiser steps; ``None`` takes the preset's (10 for ``"fast"``).
     """
     values = {
