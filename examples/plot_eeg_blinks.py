@@ -127,12 +127,13 @@ axes[0].figure.savefig(out / "eeg_component_stability.png", dpi=100)
 # On the full recording at default settings (about 15 minutes on 2 busy CPU cores), PCL
 # keeps its linear model (held-out pair accuracy 0.989 against 0.977): its network fits
 # the training part better but generalises worse, and the linear model's blink matches
-# FastICA's (|r| = 0.95). A nonlinear model is not worth it here, and PCL says so. TCL
-# keeps its network (held-out segment accuracy 0.156 against 0.094 for 4-s windows) and
-# its sources are magnitudes ``|s|`` (TCL identifies no sign), so it is compared with
-# ``|blink|``: 0.68. SlowVAE has no linear comparison yet and misses the blink (0.58). For
-# artifact removal on EEG use FastICA, or PCL with ``mixing="auto"``. The quick run of the
-# documentation (one minute, 300 steps) is too short to show the same choices.
+# FastICA's (absolute correlation 0.95). A nonlinear model is not worth it here, and PCL
+# says so. TCL keeps its network (held-out segment accuracy 0.156 against 0.094 for 4-s
+# windows); its sources are magnitudes ``|s|`` (TCL identifies no sign), so it is
+# compared with ``|blink|``: 0.68. SlowVAE has no linear comparison yet and misses the
+# blink (0.58). For artifact removal on EEG use FastICA, or PCL with ``mixing="auto"``.
+# The quick run of the documentation (one minute, 300 steps) is too short to show the
+# same choices.
 from nlica import PCL, TCL, SlowVAE  # noqa: E402
 
 eeg_only = [i for i, c in enumerate(names) if not c.startswith("EOG")]
