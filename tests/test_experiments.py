@@ -330,3 +330,14 @@ def test_cli_dispatch_through_package_cli(tmp_path):
 def test_bad_sweeps_are_refused_before_any_job(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+def test_save_figure_says_when_matplotlib_is_missing(tmp_path, capsys):
+    from nlica.experiments._runner import save_figure
+
+    def make():
+        raise ImportError("No module named 'matplotlib'")
+
+    assert save_figure(make, tmp_path / "fig.png") is None
+    assert "matplotlib is not installed" in capsys.readouterr().out
+    assert not (tmp_path / "fig.png").exists()

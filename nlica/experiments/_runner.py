@@ -267,6 +267,7 @@ def save_figure(make, path, dpi=90):
     try:
         fig = make()
     except ImportError:
+        print(f"matplotlib is not installed: {path} not written (pip install 'nlica[plot]').")
         return None
     fig.savefig(path, dpi=dpi)
     # Closed so that repeated runs (tests, notebooks) do not pile figures up.

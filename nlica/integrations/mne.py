@@ -299,7 +299,8 @@ def _check_exclude(exclude, n_components):
 def remove_components(estimator, inst, exclude=None):
     """Return a copy of ``inst`` with the ``exclude`` components projected out.
 
-    Needs an estimator with ``inverse_transform`` (FastICA, SlowVAE). The part of the data
+    Needs an estimator with ``inverse_transform`` (every nlica estimator; TCL's sources are
+    magnitudes, so its reconstruction cannot restore signs). The part of the data
     outside the estimator's components (when ``n_components`` < channels) is kept, and so
     is everything MNE stores beside the data (annotations, events, other channels).
 
