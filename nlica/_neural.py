@@ -162,6 +162,22 @@ _TRAINING_DOCS = {
 
 # The line of a class docstring that the fragment replaces.
 _MARKER = re.compile(r"^( *)<training parameters>\n", re.MULTILINE)
+# The fitted attributes every neural estimator sets in the template, and their marker line.
+_FITTED_MARKER = re.compile(r"^( *)<fitted attributes>\n", re.MULTILINE)
+_FITTED_DOCS = """\
+explained_variance_ratio_ : ndarray of shape (n_components,) or None
+    Share of the variance of ``X`` on each principal direction kept by the whitening
+    (its sum is the variance kept when ``n_components`` reduces ``X``); None when ``X``
+    is not whitened (images).
+selected_model_ : {"linear", "nonlinear"}
+    The model kept (see ``mixing``).
+model_scores_ : dict or None
+    Held-out ``score`` of the ``"linear"`` and ``"nonlinear"`` models when
+    ``mixing="auto"`` compared them, else None.
+reconstruction_r2_ : float
+    R² of ``inverse_transform(transform(X))`` against ``X`` on held-out rows of the
+    training data, in the units of ``X``.
+"""
 
 
 def _format_value(value):
@@ -368,7 +384,14 @@ class BaseNeuralICA(BaseICA):
             fragment = training_parameters_doc(
                 cls._presets, cls._parameter_docs, indent=match.group(1)
             )
-            cls.__doc__ = doc[: match.start()] + fragment + doc[match.end() :]
+            doc = doc[: match.start()] + fragment + doc[match.end() :]
+        match = _FITTED_MARKER.search(doc or "")
+        if match:
+            indent = match.group(1)
+            fragment = "".join(f"{indent}{line}\n" for line in _FITTED_DOCS.splitlines())
+            doc = doc[: match.start()] + fragment + doc[match.end() :]
+        if doc is not None:
+            cls.__doc__ = doc
 
     # ------------------------------------------------------------ required hooks
     def _build_module(self, n_features, n_components):  # pragma: no cover - abstract

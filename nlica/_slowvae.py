@@ -125,17 +125,7 @@ class SlowVAE(BaseNeuralICA):
         Feature means removed before whitening (zeros for images).
     whitening_ : ndarray of shape (n_components, n_features) or None
         PCA-whitening matrix (``None`` for images).
-    explained_variance_ratio_ : ndarray of shape (n_components,) or None
-        Share of the variance of ``X`` on each principal direction kept by the whitening
-        (its sum is the variance kept when ``n_components`` reduces ``X``).
-    selected_model_ : {"linear", "nonlinear"}
-        The model kept (see ``mixing``).
-    model_scores_ : dict or None
-        Held-out ``score`` of the ``"linear"`` and ``"nonlinear"`` models when
-        ``mixing="auto"`` compared them, else None.
-    reconstruction_r2_ : float
-        R² of ``inverse_transform(transform(X))`` against ``X`` on held-out rows of the
-        training data, in the units of ``X``.
+    <fitted attributes>
     n_iter_ : int
         Steps taken.
     loss_curve_ : list of float

@@ -127,17 +127,7 @@ class TCL(BaseNeuralICA):
         Mean of ``X``, removed before the network.
     whitening_ : ndarray of shape (n_components, n_features)
         PCA whitening (to ``n_components`` dimensions) applied before the network.
-    explained_variance_ratio_ : ndarray of shape (n_components,)
-        Share of the variance of ``X`` on each principal direction kept by the whitening
-        (its sum is the variance kept when ``n_components`` reduces ``X``).
-    selected_model_ : {"linear", "nonlinear"}
-        The model kept (see ``mixing``).
-    model_scores_ : dict or None
-        Held-out ``score`` of the ``"linear"`` and ``"nonlinear"`` models when
-        ``mixing="auto"`` compared them, else None.
-    reconstruction_r2_ : float
-        R² of ``inverse_transform(transform(X))`` against ``X`` on held-out rows of the
-        training data, in the units of ``X``.
+    <fitted attributes>
     n_iter_ : int
         Optimiser steps taken by the kept run.
     loss_curve_ : list of float
