@@ -485,15 +485,15 @@ class BaseNeuralICA(BaseICA):
         The contrastive estimators have no closed-form inverse of their features; a
         decoder fitted after them gives ``inverse_transform``.
         """
-        start = Z.shape[0]
+        n = Z.shape[0]
         device = self.device_
         S = torch.tensor(S, dtype=torch.float32, device=device)
         generator = torch.Generator(device=device)
         generator.manual_seed(int(seed))
-        batch = min(_DECODER_BATCH, start)
+        batch = min(_DECODER_BATCH, n)
 
         def batch_fn():
-            idx = torch.randint(0, start, (batch,), generator=generator, device=device)
+            idx = torch.randint(0, n, (batch,), generator=generator, device=device)
             return S[idx], Z[idx]
 
         def loss_fn(module, pair):
@@ -533,6 +533,11 @@ class BaseNeuralICA(BaseICA):
         """
         n = runs.shape[0]
         start = n - int(n * _HOLDOUT) if n >= _MIN_HOLDOUT_ROWS else n
+        # Whole recordings are held out where a recording starts in the last 10%, so no
+        # held-out piece is too short to score (epochs as groups, for example).
+        later = np.flatnonzero(runs[start:] != runs[start - 1]) if 0 < start < n else []
+        if len(later):
+            start += int(later[0])
         return np.arange(start), np.arange(start, n)
 
     def _linear(self):

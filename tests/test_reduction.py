@@ -110,3 +110,15 @@ def test_linear_is_refused_for_images():
     frames = np.random.RandomState(0).rand(64, 64)
     with pytest.raises(ValueError, match="mixing='linear'"):
         SlowVAE(image_shape=(1, 8, 8), mixing="linear", max_iter=2, **FAST).fit(frames)
+
+
+def test_auto_mixing_holds_out_whole_recordings(one_torch_thread):
+    # 40 epochs of 50 samples: the held-out rows start at an epoch boundary, so every
+    # held-out epoch can be scored (a 1-sample piece could not).
+    data = make_pcl_dataset(2, n_layers=1, n_samples=2000, random_state=0)
+    groups = np.repeat(np.arange(40), 50)
+    pcl = PCL(max_iter=50, **FAST)
+    train_idx, test_idx = pcl._split(groups)
+    assert test_idx[0] % 50 == 0 and train_idx.size + test_idx.size == 2000
+    pcl.fit(data.X, groups=groups)
+    assert set(pcl.model_scores_) == {"linear", "nonlinear"}
