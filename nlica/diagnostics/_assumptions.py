@@ -1,38 +1,17 @@
-"""Can I trust these components? Checks that need no ground truth.
+"""check_assumptions: whether each estimator's identifiability assumption holds on X."""
 
-:func:`check_assumptions` tests, on the observations alone, the assumption each estimator's
-identifiability rests on; :func:`component_stability` refits an estimator on resampled
-data (or with other seeds) and scores how reproducible each of its components is, in the
-spirit of ICASSO (Himberg, Hyvärinen & Esposito, 2004).
-
-Every test is a one-sided test of "the assumption fails" (the null hypothesis) against
-"it holds"; a method is reported as holding when its p-value is at most ``alpha``. The
-statistics are cheap (moments of whitened data, a two-dimensional FastICA, no neural
-network) and their nulls are built from the data themselves (within- against
-across-segment comparisons, time shuffles, Gaussian Fourier surrogates), so that they
-stay valid when the mixing is nonlinear. ``benchmarks/bench_diagnostics.py`` measures
-their error rates.
-"""
-
-import inspect
 import numbers
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import stats
-from scipy.optimize import linear_sum_assignment
-from sklearn.base import clone
 from sklearn.utils import check_random_state
 
-from .utils.validation import check_array_2d, check_groups, check_labels, group_runs
-
-__all__ = [
-    "AssumptionReport",
-    "StabilityResult",
-    "check_assumptions",
-    "component_stability",
-]
+from .._fastica import FastICA
+from ..samplers import cut_segments
+from ..utils.validation import check_array_2d, check_groups, check_labels
+from ._common import _auto_segment_length, _check_int, _segment_runs, _standardise
 
 _METHODS = ("fastica", "tcl", "pcl", "slowvae")
 _ASSUMPTIONS = {
@@ -54,7 +33,7 @@ _JACKKNIFE_BATCHES = 32
 
 
 # ------------------------------------------------------------------------------------------
-# shared helpers
+# helpers of the four tests
 # ------------------------------------------------------------------------------------------
 def _whiten(X, max_dims=_MAX_DIMS):
     """Centre X and return its leading principal components scaled to unit variance."""
@@ -136,8 +115,6 @@ def _test_fastica(X, runs, lag, n_permutations, rng):
     (random Fourier phases and amplitudes around their spectra, so the null keeps the
     temporal correlation).
     """
-    from ._fastica import FastICA
-
     Z = _whiten(X, max_dims=X.shape[1])
     if Z.shape[1] < 2:
         return dict(
@@ -171,10 +148,7 @@ def _segment_features(X):
     Z = _whiten(X)
     iu = np.triu_indices(Z.shape[1])
     P = Z[:, iu[0]] * Z[:, iu[1]]
-    F = np.hstack([Z, P])
-    F = F - F.mean(axis=0)
-    sd = F.std(axis=0)
-    return F / np.where(sd > 0, sd, 1.0)
+    return _standardise(np.hstack([Z, P]))
 
 
 def _test_tcl(X, codes, runs):
@@ -190,11 +164,7 @@ def _test_tcl(X, codes, runs):
     heteroscedasticity and autocorrelation consistent (Newey-West) standard error.
     """
     F = _segment_features(X)
-    n = F.shape[0]
-    change = np.ones(n, dtype=bool)
-    change[1:] = (codes[1:] != codes[:-1]) | (runs[1:] != runs[:-1])
-    piece = np.cumsum(change) - 1
-    starts, stops = group_runs(piece)
+    starts, stops = _segment_runs(codes, runs)
     mids = (starts + stops) // 2
     cum = np.vstack([np.zeros((1, F.shape[1])), np.cumsum(F, axis=0)])
     size1 = np.maximum(mids - starts, 1)
@@ -232,10 +202,7 @@ def _test_tcl(X, codes, runs):
 
 def _lag_features(X):
     Z = _whiten(X)
-    F = np.hstack([Z, Z**2])
-    F = F - F.mean(axis=0)
-    sd = F.std(axis=0)
-    return F / np.where(sd > 0, sd, 1.0)
+    return _standardise(np.hstack([Z, Z**2]))
 
 
 def _test_pcl(X, runs, lag, n_permutations, rng):
@@ -302,8 +269,6 @@ def _test_slowvae(X, runs, lag, n_permutations, rng):
       standard error by a jackknife over contiguous batches, and it must exceed
       ``1 + 0.1`` (a margin for the curvature of the mixing).
     """
-    from ._fastica import FastICA
-
     Z = _whiten(X)
     n, d = Z.shape
     t = _pair_index(runs, lag)
@@ -445,12 +410,6 @@ class AssumptionReport:
         return "\n".join(lines)
 
 
-def _check_int(value, name, low):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}; got {value!r}.")
-    return int(value)
-
-
 def check_assumptions(
     X,
     *,
@@ -548,9 +507,7 @@ def check_assumptions(
             r = _test_fastica(X, runs, lag, n_permutations, rng)
         elif m == "tcl":
             if segments is None:
-                from .samplers import cut_segments
-
-                length = int(min(512, max(2, n // 16)))
+                length = _auto_segment_length(n)
                 codes = cut_segments(runs, length)
                 seg_note = f"segments of {length} samples"
             else:
@@ -580,314 +537,4 @@ def check_assumptions(
         recommended=recommended,
         alpha=float(alpha),
         details=details,
-    )
-
-
-# ------------------------------------------------------------------------------------------
-# component stability
-# ------------------------------------------------------------------------------------------
-# Blocks of the block bootstrap: enough that a resample differs, long enough to keep the
-# temporal structure that PCL and SlowVAE learn from.
-_N_BLOCKS = 32
-# Rows used for the similarities between runs (evenly spaced over X).
-_MAX_SIMILARITY_ROWS = 20_000
-
-
-@dataclass
-class StabilityResult:
-    """What :func:`component_stability` found.
-
-    Parameters
-    ----------
-    stability : ndarray of shape (n_components,)
-        Cluster quality in [0, 1] of each component of :attr:`estimator`: the mean
-        similarity within its cluster minus the mean similarity to the nearest other
-        cluster. Near 1: found again in every run; low: it swaps or blends with others.
-    similarity : ndarray of shape (n_estimates, n_estimates)
-        Absolute correlation between all estimated components on ``X``; the first
-        ``n_components`` are those of :attr:`estimator`, then each run's in turn.
-    labels : ndarray of shape (n_estimates,)
-        Cluster (component of :attr:`estimator`) of each estimate.
-    estimator : estimator
-        The estimator fitted on all of ``X``.
-    consensus : ndarray of shape (n_samples, n_components)
-        Each cluster's centrotype (the member most similar to the rest of its cluster)
-        evaluated on ``X``, signed like the component of :attr:`estimator`.
-    n_runs : int
-        Number of refits.
-    resample : str
-        ``"bootstrap"`` or ``"seed"``.
-    method : str
-        Correlation used: ``"pearson"`` (FastICA) or ``"spearman"`` (nonlinear estimators).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from nlica import FastICA
-    >>> from nlica.diagnostics import component_stability
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.laplace(size=(2000, 2)) @ rng.normal(size=(2, 2))
-    >>> result = component_stability(FastICA(random_state=0), X, n_runs=4, random_state=0)
-    >>> bool(result.stability.min() > 0.9)
-    True
-    """
-
-    stability: np.ndarray
-    similarity: np.ndarray
-    labels: np.ndarray
-    estimator: object
-    consensus: np.ndarray
-    n_runs: int
-    resample: str
-    method: str
-
-    def __str__(self):
-        lines = ["component  stability"]
-        lines += [f"{j:>9d}  {s:9.3f}" for j, s in enumerate(self.stability)]
-        return "\n".join(lines)
-
-
-def _accepts(estimator, name):
-    try:
-        return name in inspect.signature(estimator.fit).parameters
-    except (TypeError, ValueError):
-        return False
-
-
-def _blocks(n, runs, codes):
-    """Contiguous blocks for the block bootstrap: segments when given, else ~n/32 rows."""
-    if codes is not None:
-        change = np.ones(n, dtype=bool)
-        change[1:] = (codes[1:] != codes[:-1]) | (runs[1:] != runs[:-1])
-        return group_runs(np.cumsum(change) - 1)
-    length = max(2, int(np.ceil(n / _N_BLOCKS)))
-    starts, stops = [], []
-    for a, b in zip(*group_runs(runs)):
-        edges = list(range(a, b, length)) + [b]
-        if len(edges) > 2 and edges[-1] - edges[-2] < length // 2:
-            edges.pop(-2)  # a short tail joins the block before it
-        starts += edges[:-1]
-        stops += edges[1:]
-    return np.asarray(starts), np.asarray(stops)
-
-
-def _draw_blocks(starts, stops, n, rng):
-    """Draw block indices with replacement until the blocks hold about n rows."""
-    picks, total = [], 0
-    while total < n:
-        b = int(rng.randint(starts.size))
-        picks.append(b)
-        total += stops[b] - starts[b]
-    return picks
-
-
-def _take_blocks(starts, stops, picks):
-    """Rows of the picked blocks, and a label per row naming its drawn block."""
-    rows = [np.arange(starts[b], stops[b]) for b in picks]
-    labels = [np.full(r.size, i) for i, r in enumerate(rows)]
-    return np.concatenate(rows), np.concatenate(labels)
-
-
-def _fit_one(estimator, X, fit_params, quiet):
-    from sklearn.exceptions import ConvergenceWarning
-
-    with warnings.catch_warnings():
-        if quiet:
-            warnings.simplefilter("ignore", ConvergenceWarning)
-        estimator.fit(X, **fit_params)
-    return estimator
-
-
-def _abs_corr(S, method):
-    if method == "spearman":
-        S = np.apply_along_axis(stats.rankdata, 0, S)
-    S = S - S.mean(axis=0)
-    sd = S.std(axis=0)
-    S = S / np.where(sd > 0, sd, 1.0)
-    return np.abs(S.T @ S / S.shape[0])
-
-
-def component_stability(
-    estimator, X, *, n_runs=10, resample="bootstrap", n_jobs=None, random_state=None, **fit_params
-):
-    """Score how reproducible each component is, without ground truth (ICASSO-style).
-
-    The estimator is fitted on all of ``X`` and ``n_runs`` more times, on block-bootstrap
-    resamples of ``X`` (``resample="bootstrap"``; blocks are contiguous, within
-    recordings, and whole segments for TCL, so temporal estimators still see pairs and
-    segments) or on all of ``X`` with other seeds (``resample="seed"``). Every fit
-    transforms all of ``X``; estimates are compared by absolute correlation (Pearson for
-    FastICA, Spearman for the nonlinear estimators, whose components are defined up to a
-    monotone function), each run's components are matched to those of the full fit, and
-    each resulting cluster is scored as in ICASSO (Himberg et al., 2004): mean similarity
-    within the cluster minus mean similarity to the nearest other cluster.
-
-    Parameters
-    ----------
-    estimator : estimator
-        An unfitted nlica (or scikit-learn) estimator with ``fit`` and ``transform``;
-        cloned, never modified. Its ``random_state`` is changed in each run.
-    X : array-like of shape (n_samples, n_features)
-        Observations in time order.
-    n_runs : int, default=10
-        Number of refits besides the fit on all of ``X`` (at least 2).
-    resample : {"bootstrap", "seed"}, default="bootstrap"
-        Refit on block-bootstrap resamples, or on ``X`` with new seeds.
-    n_jobs : int, default=None
-        Parallel fits through joblib (``None``: one, ``-1``: all cores).
-    random_state : int, RandomState instance or None, default=None
-        Seed of the resamples and of the runs' seeds.
-    **fit_params : dict
-        Forwarded to ``fit`` (``segments``, ``groups``), resampled with ``X``.
-
-    Returns
-    -------
-    result : StabilityResult
-        ``stability`` per component, ``similarity``, ``estimator``, ``consensus``; plot it
-        with :func:`nlica.plotting.plot_stability`.
-
-    See Also
-    --------
-    check_assumptions : Whether an estimator's identifiability assumption holds.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from nlica import FastICA
-    >>> from nlica.diagnostics import component_stability
-    >>> rng = np.random.default_rng(0)
-    >>> S = np.column_stack([rng.laplace(size=3000), rng.normal(size=(3000, 2))])
-    >>> X = S @ rng.normal(size=(3, 3))
-    >>> result = component_stability(FastICA(random_state=0), X, n_runs=6, random_state=0)
-    >>> int(np.sum(result.stability > 0.9))  # the Laplace source; the Gaussian pair is not
-    1
-    """
-    from joblib import Parallel, delayed
-
-    if not (hasattr(estimator, "fit") and hasattr(estimator, "transform")):
-        raise TypeError(
-            "estimator must have fit and transform (an nlica or scikit-learn transformer); "
-            f"got {type(estimator).__name__}."
-        )
-    X = check_array_2d(X, name="X", ensure_min_samples=4, allow_1d=False)
-    n = X.shape[0]
-    n_runs = _check_int(n_runs, "n_runs", 2)
-    if resample not in ("bootstrap", "seed", "split"):
-        raise ValueError(f"resample must be 'bootstrap', 'seed' or 'split'; got {resample!r}.")
-    if resample == "split" and n_runs % 2:
-        raise ValueError(
-            f"resample='split' fits pairs of halves: n_runs must be even; got {n_runs}."
-        )
-    unknown = [k for k in fit_params if not _accepts(estimator, k)]
-    if unknown:
-        raise TypeError(
-            f"{type(estimator).__name__}.fit does not take {', '.join(unknown)}; "
-            "fit_params are forwarded to fit."
-        )
-    rng = check_random_state(random_state)
-    seeds = rng.randint(np.iinfo(np.int32).max, size=n_runs)
-    has_seed = "random_state" in estimator.get_params()
-
-    runs = check_groups(fit_params.get("groups"), n)
-    codes = None
-    if "segments" in fit_params and fit_params["segments"] is not None:
-        labels = check_labels(fit_params["segments"], n, name="segments")
-        codes = np.unique(labels, return_inverse=True)[1].reshape(-1)
-    elif _accepts(estimator, "segments") and resample != "seed":
-        # TCL cutting segments itself: resample whole segments and pass them explicitly.
-        from .samplers import cut_segments
-
-        length = estimator.get_params().get("segment_length", "auto")
-        if length == "auto":
-            length = int(min(512, max(2, n // 16)))
-        codes = cut_segments(runs, int(length))
-
-    jobs = [(clone(estimator), X, dict(fit_params), False)]
-    starts, stops = _blocks(n, runs, codes)
-    halves = []
-    if resample == "split":
-        for _ in range(n_runs // 2):
-            order = rng.permutation(starts.size)
-            cut = starts.size // 2
-            halves += [np.sort(order[:cut]), np.sort(order[cut:])]
-    for r in range(n_runs):
-        est = clone(estimator)
-        if has_seed:
-            est.set_params(random_state=int(seeds[r]))
-        if resample == "seed":
-            jobs.append((est, X, dict(fit_params), True))
-            continue
-        if resample == "split":
-            rows, block = _take_blocks(starts, stops, halves[r])
-        else:
-            rows, block = _take_blocks(starts, stops, _draw_blocks(starts, stops, n, rng))
-        params = {
-            k: (np.asarray(v)[rows] if k in ("segments", "groups") and v is not None else v)
-            for k, v in fit_params.items()
-        }
-        if _accepts(estimator, "groups"):
-            params["groups"] = block  # no pair across two drawn blocks
-        if codes is not None and _accepts(estimator, "segments"):
-            params["segments"] = codes[rows]
-        jobs.append((est, X[rows], params, True))
-    fitted = Parallel(n_jobs=n_jobs)(delayed(_fit_one)(*job) for job in jobs)
-
-    from ._fastica import FastICA
-
-    method = "pearson" if isinstance(estimator, FastICA) else "spearman"
-    sub = np.unique(np.linspace(0, n - 1, min(n, _MAX_SIMILARITY_ROWS)).astype(int))
-    sources = [np.asarray(est.transform(X[sub]), dtype=np.float64) for est in fitted]
-    k = sources[0].shape[1]
-    if any(S.shape[1] != k for S in sources):
-        raise ValueError("the runs estimated different numbers of components.")
-    C = _abs_corr(np.hstack(sources), method)
-    labels = np.empty((n_runs + 1) * k, dtype=np.int64)
-    labels[:k] = np.arange(k)
-    for r in range(1, n_runs + 1):
-        block = C[:k, r * k : (r + 1) * k]
-        ref, col = linear_sum_assignment(-block)
-        labels[r * k + col] = ref
-    # Which pairs of runs are compared: all of them, or for "split" only the two fits on
-    # complementary halves (independent data, so that a chance rotation cannot repeat).
-    n_fits = n_runs + 1
-    compare = ~np.eye(n_fits, dtype=bool)
-    if resample == "split":
-        compare[:] = False
-        for r in range(1, n_fits - 1, 2):
-            compare[r, r + 1] = compare[r + 1, r] = True
-    run_of = np.arange(n_fits * k) // k
-    stability = np.empty(k)
-    centre = np.empty(k, dtype=np.int64)
-    for j in range(k):
-        members = np.flatnonzero(labels == j)
-        inner = C[np.ix_(members, members)]
-        within = inner[compare[np.ix_(run_of[members], run_of[members])]].mean()
-        between = 0.0
-        for c in range(k):
-            if c != j:
-                others = np.flatnonzero(labels == c)
-                mask = compare[np.ix_(run_of[members], run_of[others])]
-                between = max(between, C[np.ix_(members, others)][mask].mean())
-        stability[j] = np.clip(within - between, 0.0, 1.0)
-        centre[j] = members[np.argmax(inner.sum(axis=1))]
-    full = np.asarray(fitted[0].transform(X), dtype=np.float64)
-    consensus = np.empty((n, k))
-    for j in range(k):
-        run, col = divmod(int(centre[j]), k)
-        S = (
-            full[:, col]
-            if run == 0
-            else np.asarray(fitted[run].transform(X), dtype=np.float64)[:, col]
-        )
-        sign = np.sign(np.corrcoef(S, full[:, j])[0, 1]) or 1.0
-        consensus[:, j] = sign * S
-    return StabilityResult(
-        stability=stability,
-        similarity=C,
-        labels=labels,
-        estimator=fitted[0],
-        consensus=consensus,
-        n_runs=n_runs,
-        resample=resample,
-        method=method,
     )
