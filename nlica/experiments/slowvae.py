@@ -86,6 +86,21 @@ def _job_rows(result):
     return result[0] if isinstance(result, tuple) else result
 
 
+def _tag_rows(rows, part, n_layers, transitions, seed, device, *, rule, **extra):
+    """Add the columns naming a job's setting to each of its rows, in the tables' order."""
+    for r in rows:
+        r.update(
+            part=part,
+            n_layers=n_layers,
+            transitions=transitions,
+            seed=seed,
+            **extra,
+            device=str(device),
+            rule=rule,
+        )
+    return rows
+
+
 def _vector_job(
     n_layers, seed, *, n_sources, n_samples, baseline_beta, device, n_jobs, estimator_params
 ):
@@ -104,16 +119,7 @@ def _vector_job(
         )
         rows.append(timed_row(name, est, data.X, score, groups=data.groups)[0])
     rows.append(fastica_row(data.X, seed, score))
-    for r in rows:
-        r.update(
-            part="vector",
-            n_layers=n_layers,
-            transitions=None,
-            seed=seed,
-            device=str(device),
-            rule=RULE + " vs s",
-        )
-    return rows
+    return _tag_rows(rows, "vector", n_layers, None, seed, device, rule=RULE + " vs s")
 
 
 def _sprite_job(
@@ -180,16 +186,16 @@ def _sprite_job(
             }
     n_comp = params.get("n_components") or 10
     rows.append({**fastica_row(_pca_reduce(data.X, n_comp), seed, score), **per_factor()})
-    for r in rows:
-        r.update(
-            part="sprites",
-            n_layers=None,
-            transitions=transitions,
-            seed=seed,
-            image_size=image_size,
-            device=str(device),
-            rule=RULE + " (scale, orientation, x, y)",
-        )
+    _tag_rows(
+        rows,
+        "sprites",
+        None,
+        transitions,
+        seed,
+        device,
+        image_size=image_size,
+        rule=RULE + " (scale, orientation, x, y)",
+    )
     return rows, traversals
 
 
