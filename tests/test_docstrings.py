@@ -11,6 +11,7 @@ import nlica
 MODULES = [
     "nlica",
     "nlica.metrics",
+    "nlica.diagnostics",
     "nlica.datasets",
     "nlica.plotting",
     "nlica.losses",
