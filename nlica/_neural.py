@@ -25,8 +25,6 @@ Class attributes
 """
 
 import copy
-import numbers
-import re
 import warnings
 
 import numpy as np
@@ -34,9 +32,10 @@ import torch
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._available_if import available_if
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ._neural_params import TRAINING_CONSTRAINTS, TRAINING_PARAMETERS, fill_docstring
+from ._rows import CHUNK_ROWS, _mean_cov, _relabel, _Rows, _StreamedRows
 from ._training import TrainConfig, train
 from .base import BaseICA, resolve_device, usable_device
 from .nn.modules import Decoder
@@ -44,11 +43,6 @@ from .utils.validation import caller_stacklevel, check_array_2d, check_groups, c
 from .utils.validation import column_signs as _column_signs
 
 __all__ = ["BaseNeuralICA", "CHUNK_ROWS", "TRAINING_PARAMETERS"]
-
-# Rows per chunk wherever data pass through a network or a statistic outside training
-# (transform, whitening statistics, scoring): bounds memory on long recordings (a wide
-# network's float64 activations take several kB per row).
-CHUNK_ROWS = 1 << 12
 
 # Steps between reads of the training loss (logging, early stopping, callbacks).
 LOG_EVERY = 100
@@ -73,172 +67,8 @@ _R2_ROWS = 1 << 16
 # Largest float32: whitened input beyond it is outside anything the network was trained on.
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 
-# The training parameters of every neural estimator, in the order of their __init__
-# signatures and docstrings (after the estimator's own parameters).
-# fmt: off
-TRAINING_PARAMETERS = (
-    "mixing", "max_iter", "batch_size", "learning_rate", "n_init", "n_iter_no_change", "tol",
-    "preset", "device", "verbose", "callbacks", "random_state", "clip_grad_norm",
-    "precision", "compile", "memory_budget",
-)
-# fmt: on
-
-_POSITIVE_INT = [Interval(numbers.Integral, 1, None, closed="left"), None]
-TRAINING_CONSTRAINTS = {
-    "mixing": [StrOptions({"auto", "nonlinear", "linear"})],
-    "max_iter": _POSITIVE_INT,
-    "batch_size": _POSITIVE_INT,
-    "learning_rate": [Interval(numbers.Real, 0.0, None, closed="neither"), None],
-    "n_init": _POSITIVE_INT,
-    "n_iter_no_change": _POSITIVE_INT,
-    "tol": [Interval(numbers.Real, 0.0, None, closed="left")],
-    "preset": [StrOptions({"fast", "paper"})],
-    "device": [str, torch.device],
-    "verbose": ["verbose"],
-    "callbacks": [list, None],
-    "random_state": ["random_state"],
-    "clip_grad_norm": [Interval(numbers.Real, 0.0, None, closed="neither"), None],
-    "precision": [StrOptions({"float32", "bf16"})],
-    "compile": ["boolean"],
-    "memory_budget": [Interval(numbers.Real, 0.0, None, closed="neither"), None],
-}
-
 # Preset keys that are TrainConfig fields are passed to it as they are.
 _CONFIG_FIELDS = ("optimizer", "momentum", "schedule", "step_gamma", "ema_decay", "warmup")
-
-# The shared docstring fragment: (type line, description). ``{name}`` in a description is
-# replaced by the presets' values of that parameter; an estimator's ``_parameter_docs``
-# replaces the description of a parameter whose meaning it refines.
-# fmt: off
-_TRAINING_DOCS = {
-    "mixing": ('{"auto", "nonlinear", "linear"}, default="auto"', '``"nonlinear"``: the '
-               'network as specified. ``"linear"``: its linear special case (no hidden '
-               "layers), a linear ICA under the same criterion, for linearly mixed data "
-               'such as EEG. ``"auto"`` (data of 1000 rows or more): fit both on 90% of '
-               "the rows and keep the nonlinear model only if its ``score`` on the "
-               "held-out 10% beats the linear one's (``selected_model_``, "
-               "``model_scores_``), so that nonlinear ICA contains linear ICA; fewer "
-               'rows: ``"nonlinear"``.'),
-    "max_iter": ("int, default=None", "Optimiser steps; ``None`` takes the preset's "
-                 "({max_iter})."),
-    "batch_size": ("int, default=None", "Samples per step; ``None`` takes the preset's "
-                   "({batch_size})."),
-    "learning_rate": ("float, default=None", "Initial learning rate; ``None`` takes the "
-                      "preset's ({learning_rate})."),
-    "n_init": ("int, default=None", "Training runs from different seeds; the one with the "
-               "lowest final training loss is kept. ``None`` takes the preset's ({n_init})."),
-    "n_iter_no_change": ("int, default=None", "Stop when the training loss, read every 100 "
-                         "steps, has not improved by ``tol`` for this many reads (a "
-                         "``ConvergenceWarning`` if ``max_iter`` comes first). ``None`` "
-                         "trains for ``max_iter`` steps."),
-    "tol": ("float, default=1e-4", "Improvement of the loss that counts for "
-            "``n_iter_no_change``."),
-    "preset": ('{"fast", "paper"}, default="fast"', "Settings taken by the parameters "
-               "left at ``None`` and the training schedule."),
-    "device": ('str or torch.device, default="auto"', '``"auto"`` (CUDA when available), '
-               '``"cpu"``, ``"cuda"`` or ``"cuda:N"``.'),
-    "verbose": ("int, default=0", "0 silent, 1 a log line every 100 steps, 2 a progress bar "
-                "(needs tqdm)."),
-    "callbacks": ("list of callable, default=None", "Each called with the record of every "
-                  "logging interval (every 100 steps); returning True stops training."),
-    "random_state": ("int, RandomState instance or None, default=None", "Seed of the "
-                     "weights and of every sampled batch. With an int, fits on the CPU are "
-                     "reproducible bit for bit; the global torch RNG is left untouched."),
-    "clip_grad_norm": ("float or None, default=None", "Clip the gradient's global norm to "
-                       "this value before each step (a guard against rare exploding steps "
-                       "with large learning rates); ``None`` does not clip."),
-    "precision": ('{"float32", "bf16"}, default="float32"', '``"bf16"`` trains under '
-                  "bfloat16 autocast (faster on recent GPUs; the weights stay float32 and "
-                  "``transform`` applies them in float64)."),
-    "compile": ("bool, default=False", "Compile the training step with "
-                ":func:`torch.compile` (pays off on long GPU runs; compiling takes seconds "
-                "to a minute)."),
-    "memory_budget": ("float or None, default=1024", "Largest whitened float32 copy of "
-                      "``X``, in MiB, held in memory for training. A larger ``X`` (for "
-                      "example a :class:`numpy.memmap`) is not copied: each batch is read "
-                      "from it, whitened and moved to the device. ``None``: always copy."),
-}
-# fmt: on
-
-# The line of a class docstring that the fragment replaces.
-_MARKER = re.compile(r"^( *)<training parameters>\n", re.MULTILINE)
-# The fitted attributes every neural estimator sets in the template, and their marker line.
-_FITTED_MARKER = re.compile(r"^( *)<fitted attributes>\n", re.MULTILINE)
-_FITTED_DOCS = """\
-explained_variance_ratio_ : ndarray of shape (n_components,) or None
-    Share of the variance of ``X`` on each principal direction kept by the whitening
-    (its sum is the variance kept when ``n_components`` reduces ``X``); None when ``X``
-    is not whitened (images).
-selected_model_ : {"linear", "nonlinear"}
-    The model kept (see ``mixing``).
-model_scores_ : dict or None
-    Held-out ``score`` of the ``"linear"`` and ``"nonlinear"`` models when
-    ``mixing="auto"`` compared them, else None.
-reconstruction_r2_ : float
-    R² of ``inverse_transform(transform(X))`` against ``X`` on held-out rows of the
-    training data, in the units of ``X``.
-"""
-
-
-def _format_value(value):
-    if isinstance(value, numbers.Integral):
-        return f"{value:,}".replace(",", " ")
-    return f"{value:g}"
-
-
-def _preset_values(presets, name):
-    """``'6 000 for "fast", 770 000 for "paper"'`` (doc text) for a preset key."""
-    values = {p.get(name) for p in presets.values()} - {None}
-    if len(values) == 1 and len(presets) > 1:
-        return _format_value(values.pop())
-    return ", ".join(
-        f'{_format_value(p[name])} for ``"{k}"``'
-        for k, p in presets.items()
-        if p.get(name) is not None
-    )
-
-
-def training_parameters_doc(presets, parameter_docs, indent=""):
-    """Return the numpydoc entries of the shared training parameters.
-
-    Parameters
-    ----------
-    presets : dict
-        The estimator's preset table (its values fill the ``{name}`` fields).
-    parameter_docs : dict
-        Descriptions that replace the shared ones, by parameter name.
-    indent : str, default=""
-        Indentation of the parameter lines.
-
-    Returns
-    -------
-    doc : str
-        One entry per name of ``TRAINING_PARAMETERS``, each ending in a newline.
-
-    Examples
-    --------
-    >>> doc = training_parameters_doc({"fast": {"max_iter": 10}}, {})
-    >>> lines = doc.splitlines()
-    >>> print(lines[lines.index("max_iter : int, default=None") + 1].strip())
-    Optimiser steps; ``None`` takes the preset's (10 for ``"fast"``).
-    """
-    values = {
-        name: _preset_values(presets, name)
-        for name in ("max_iter", "batch_size", "learning_rate", "n_init")
-    }
-    lines = []
-    for name in TRAINING_PARAMETERS:
-        kind, text = _TRAINING_DOCS[name]
-        text = parameter_docs.get(name, text).format(**values)
-        lines.append(f"{indent}{name} : {kind}\n")
-        lines.extend(f"{indent}    {line}\n" for line in _wrap(text, 88 - len(indent)))
-    return "".join(lines)
-
-
-def _wrap(text, width):
-    import textwrap
-
-    return textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False)
 
 
 def check_finite_output(values, name):
@@ -267,82 +97,6 @@ def check_finite_output(values, name):
             f"non-finite output. Check the units and scaling of {name}."
         )
     return values
-
-
-def _row_chunks(X):
-    """Yield float64 copies of consecutive row blocks of ``X`` (which may be a memmap)."""
-    for start in range(0, X.shape[0], CHUNK_ROWS):
-        # np.array copies even float64 input: callers modify the block in place.
-        yield np.array(X[start : start + CHUNK_ROWS], dtype=np.float64)
-
-
-def _mean_cov(X):
-    """Column means and covariance of ``X`` in float64, one row block in memory at a time.
-
-    Returns ``mean, cov, scale`` with the covariance of ``X / scale``: ``scale`` is the
-    power of two nearest the largest ``|X|`` (dividing by it is exact), so data near the
-    float64 range (1e200, 1e-200) neither overflow nor underflow in the products.
-    """
-    peak = max((float(np.max(np.abs(block))) for block in _row_chunks(X)), default=0.0)
-    scale = 2.0 ** round(np.log2(peak)) if peak > 0 else 1.0
-    mean = np.zeros(X.shape[1])
-    for block in _row_chunks(X):
-        mean += (block / scale).sum(axis=0)
-    mean /= X.shape[0]
-    cov = np.zeros((X.shape[1], X.shape[1]))
-    for block in _row_chunks(X):
-        block /= scale
-        block -= mean
-        cov += block.T @ block
-    return mean * scale, cov / X.shape[0], scale
-
-
-class _StreamedRows:
-    """Whitened rows of ``X`` made on demand: the training data when X exceeds the budget.
-
-    Indexing (with a tensor of indices or a slice) reads only those rows of ``X`` (a
-    ``numpy.memmap`` stays on disk), whitens them and returns a tensor on ``device``, so it
-    stands in for the whitened tensor in the estimators' samplers.
-    """
-
-    def __init__(self, X, convert, device):
-        self._X = X
-        self._convert = convert
-        self.shape = tuple(X.shape)
-        self.device = torch.device(device)
-
-    def __len__(self):
-        return self.shape[0]
-
-    def __getitem__(self, index):
-        if isinstance(index, torch.Tensor):
-            index = index.cpu().numpy()
-        return self._convert(self._X[index])
-
-
-class _Rows:
-    """Some rows of the training data (a tensor or ``_StreamedRows``), indexed like it.
-
-    Stands in for the training data while the linear and nonlinear candidates are fitted
-    on the training rows (``mixing="auto"``); indexing reads only the rows asked for.
-    """
-
-    def __init__(self, Z, rows):
-        self._Z = Z
-        self._rows = torch.as_tensor(rows, device=Z.device)
-        self.shape = (int(self._rows.shape[0]), *tuple(Z.shape[1:]))
-        self.device = Z.device
-
-    def __len__(self):
-        return self.shape[0]
-
-    def __getitem__(self, index):
-        return self._Z[self._rows[index]]
-
-
-def _relabel(runs):
-    """Return recording labels 0, 1, ... of consecutive pieces (a change starts one)."""
-    return np.concatenate([[0], np.cumsum(runs[1:] != runs[:-1])]) if runs.size else runs
 
 
 def _has_decoder(est):
@@ -379,19 +133,8 @@ class BaseNeuralICA(BaseICA):
         if own is not None:
             cls._parameter_constraints = {**own, **TRAINING_CONSTRAINTS}
         doc = cls.__dict__.get("__doc__")
-        match = _MARKER.search(doc or "")
-        if match:
-            fragment = training_parameters_doc(
-                cls._presets, cls._parameter_docs, indent=match.group(1)
-            )
-            doc = doc[: match.start()] + fragment + doc[match.end() :]
-        match = _FITTED_MARKER.search(doc or "")
-        if match:
-            indent = match.group(1)
-            fragment = "".join(f"{indent}{line}\n" for line in _FITTED_DOCS.splitlines())
-            doc = doc[: match.start()] + fragment + doc[match.end() :]
         if doc is not None:
-            cls.__doc__ = doc
+            cls.__doc__ = fill_docstring(doc, cls._presets, cls._parameter_docs)
 
     # ------------------------------------------------------------ required hooks
     def _build_module(self, n_features, n_components):  # pragma: no cover - abstract
