@@ -119,7 +119,7 @@ model_scores_ : dict or None
     ``mixing="auto"`` compared them, else None.
 reconstruction_r2_ : float
     R² of ``inverse_transform(transform(X))`` against ``X`` on held-out rows of the
-    training data, in the units of ``X``.
+    training data (all rows when ``X`` has fewer than 1000), in the units of ``X``.
 """
 
 
