@@ -266,12 +266,13 @@ class TCL(BaseNeuralICA):
         width = max(self._setting("min_width"), self._setting("width_factor") * n_components)
         return [width] * (self.n_layers - 1)
 
-    def _batch_size(self):
-        if self.batch_size is None and self.preset == "fast":
+    def _setting(self, name):
+        if name == "batch_size" and self.batch_size is None and self.preset == "fast":
             # About 16 samples of each segment per step, so every class's gradient is
-            # estimated from several samples (the scaling rule of the "fast" preset).
-            return int(np.clip(_SAMPLES_PER_SEGMENT * self.n_segments_, *_FAST_BATCH_RANGE))
-        return int(self._setting("batch_size"))
+            # estimated from several samples (the "fast" preset's scaling rule).
+            n_segments = getattr(self, "n_segments_", 0)
+            return int(np.clip(_SAMPLES_PER_SEGMENT * n_segments, *_FAST_BATCH_RANGE))
+        return super()._setting(name)
 
     def _resolve_segment_length(self, n_samples):
         if self.segment_length == "auto":
@@ -366,7 +367,7 @@ class TCL(BaseNeuralICA):
 
     def _prepare(self, Z, runs, generator, fit_params):
         labels = torch.as_tensor(fit_params["codes"], device=Z.device)
-        batch = min(self._batch_size(), Z.shape[0])
+        batch = min(int(self._setting("batch_size")), Z.shape[0])
         widest = max([Z.shape[1], self.n_components_, *self._hidden_sizes(self.n_components_)])
         self._one_thread_if_small(Z, batch * 2 * widest)
         sampler = UniformSampler(Z.shape[0], batch, generator)
