@@ -83,7 +83,8 @@ class PCL(BaseNeuralICA):
     Parameters
     ----------
     n_components : int, default=None
-        Number of features (sources) to estimate; ``None`` means ``n_features``. Fewer than ``n_features``: ``X`` is first reduced by PCA to ``n_components``
+        Number of features (sources) to estimate; ``None`` means ``n_features``. Fewer than
+        ``n_features``: ``X`` is first reduced by PCA to ``n_components``
         dimensions (as FastICA does; see ``explained_variance_ratio_``).
     n_layers : int, default=2
         Number of maxout hidden layers of ``h``. The paper matches the depth of the

@@ -76,7 +76,8 @@ class TCL(BaseNeuralICA):
     Parameters
     ----------
     n_components : int, default=None
-        Number of features and sources; ``None`` uses the number of features of ``X``. Fewer than ``n_features``: ``X`` is first reduced by PCA to ``n_components``
+        Number of features and sources; ``None`` uses the number of features of ``X``. Fewer
+        than ``n_features``: ``X`` is first reduced by PCA to ``n_components``
         dimensions (as FastICA does; see ``explained_variance_ratio_``).
     n_layers : int, default=3
         Affine layers of the feature network: ``n_layers - 1`` maxout hidden layers and a
