@@ -77,7 +77,7 @@ class SlowVAE(BaseNeuralICA):
     n_components : int, default=None
         Latent dimension; ``None`` means ``n_features`` for vectors and 10 (the paper's) for
         images. It may exceed ``n_features``: surplus latents are switched off by the prior.
-        Fewer than ``n_features``: ``X`` is first reduced by PCA to ``n_components``
+        Fewer than ``n_features`` (vectors): ``X`` is first reduced by PCA to ``n_components``
         dimensions (as FastICA does; see ``explained_variance_ratio_``).
     hidden_layer_sizes : tuple of int, default=None
         Hidden widths of the MLP encoder and decoder (vectors); ``None`` means
