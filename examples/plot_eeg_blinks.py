@@ -5,7 +5,9 @@ Remove eye blinks from EEG with FastICA, and what the nonlinear estimators see
 The EEGLAB tutorial recording (32 channels, 128 Hz, 238 s) is full of eye blinks: large,
 brief deflections strongest at the front of the head. ICA separates them into one
 component, which we find by its peakiness (kurtosis) and its correlation with the frontal
-(FPz) and eye (EOG1) channels, remove, and project back.
+(FPz) and eye (EOG1) channels, remove, and project back. The last section fits the three
+nonlinear estimators at their default settings on the same channels; it takes several
+minutes on a laptop CPU (``NLICA_QUICK=1`` runs it on one minute of data in seconds).
 """
 
 import os
