@@ -170,7 +170,7 @@ for ax, (name, est) in zip(axes[1:], fits.items()):
         f"reconstruction R^2 {est.reconstruction_r2_:.3f}"
     )
     ax.plot(t[window], S_est[window, k], color="C0", lw=0.8)
-    ax.set_ylabel(f"{name}\n|r|={r:.2f}")
+    ax.set_ylabel(f"{name}\n|r|={r:.2f}" + (" (|blink|)" if name == "TCL" else ""))
 axes[-1].set_xlabel("time (s)")
 fig.tight_layout()
 fig.savefig(out / "eeg_blink_each_estimator.png", dpi=100)
