@@ -2,7 +2,7 @@
 
 Estimators
 ----------
-FastICA, TCL, PCL, SlowVAE share the scikit-learn transformer contract; the neural ones
+FastICA, TCL, PCL, SlowVAE, IVAE share the scikit-learn transformer contract; the neural ones
 train in PyTorch on the CPU or a GPU.
 
 Submodules ``metrics``, ``datasets`` and ``experiments`` are imported on first use so that
@@ -32,6 +32,7 @@ _LAZY_ATTRS = {
     "TCL": "._tcl",
     "PCL": "._pcl",
     "SlowVAE": "._slowvae",
+    "IVAE": "._ivae",
     "load": ".io",
 }
 
@@ -41,6 +42,7 @@ __all__ = [
     "TCL",
     "PCL",
     "SlowVAE",
+    "IVAE",
     "TrainingDivergedError",
     "load",
     "metrics",

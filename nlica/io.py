@@ -80,7 +80,13 @@ def _check_path_type(path, mode):
 
 # The estimators a checkpoint may hold, by class name, with the module that defines each.
 # Resolved by name when needed: io imports no estimator module (they import io for save).
-_ESTIMATORS = {"FastICA": "._fastica", "TCL": "._tcl", "PCL": "._pcl", "SlowVAE": "._slowvae"}
+_ESTIMATORS = {
+    "FastICA": "._fastica",
+    "TCL": "._tcl",
+    "PCL": "._pcl",
+    "SlowVAE": "._slowvae",
+    "IVAE": "._ivae",
+}
 
 
 def _registry():

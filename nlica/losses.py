@@ -227,3 +227,44 @@ def laplace_kl(mu, logvar, loc, rate, marginal_var=None):
     cross_entropy = -torch.log(rate / 2.0) + rate * folded_mean
     entropy = 0.5 * (logvar + _LOG_2PI + 1.0)
     return cross_entropy - entropy
+
+
+# --------------------------------------------------------------------------------------
+# iVAE (Khemakhem et al., AISTATS 2020): KL of the Gaussian posterior to the conditional
+# prior of zero mean and per-sample log-variances lambda(u).
+# --------------------------------------------------------------------------------------
+def conditional_prior_kl(mu, logvar, prior_logvar, prior="gaussian"):
+    """KL(N(mu, exp(logvar)) || p(z | u)) per latent, in closed form.
+
+    The prior has zero mean and variance ``exp(prior_logvar)``: a Gaussian, or a Laplace
+    distribution of that variance (scale ``exp(prior_logvar / 2) / sqrt(2)``).
+
+    Parameters
+    ----------
+    mu, logvar : torch.Tensor of shape (batch, n_latents)
+        Posterior mean and log-variance.
+    prior_logvar : torch.Tensor of shape (batch, n_latents)
+        Log-variance of the prior of each row.
+    prior : {"gaussian", "laplace"}, default="gaussian"
+        Family of the prior.
+
+    Returns
+    -------
+    torch.Tensor of shape (batch, n_latents)
+        The divergence.
+
+    Examples
+    --------
+    >>> zero = torch.zeros(1, 1)
+    >>> float(conditional_prior_kl(zero, zero, zero))
+    0.0
+    >>> round(float(conditional_prior_kl(zero, zero, zero, "laplace")), 4)  # unit variance
+    0.056
+    """
+    if prior == "laplace":
+        # Variance 2 b^2 = exp(prior_logvar): rate 1 / b = sqrt(2) exp(-prior_logvar / 2).
+        rate = math.sqrt(2.0) * torch.exp(-0.5 * prior_logvar)
+        return laplace_kl(mu, logvar, torch.zeros_like(mu), rate)
+    return 0.5 * (
+        prior_logvar - logvar + (torch.exp(logvar) + mu.pow(2)) * torch.exp(-prior_logvar) - 1.0
+    )

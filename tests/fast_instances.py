@@ -13,9 +13,11 @@ FAST = {
     "TCL": (nlica.TCL, {"max_iter": 5, "batch_size": 32, "segment_length": 20, "ica_max_iter": 50}),
     "PCL": (nlica.PCL, {"max_iter": 5, "batch_size": 32, "n_init": 1}),
     "SlowVAE": (nlica.SlowVAE, {"max_iter": 5, "batch_size": 32, "hidden_layer_sizes": (8,)}),
+    # segment_length: fit(X) alone then cuts segments, as the generic tests call it.
+    "IVAE": (nlica.IVAE, {"max_iter": 5, "batch_size": 32, "segment_length": 2, "n_layers": 2}),
 }
 NAMES = tuple(FAST)
-NEURAL = ("TCL", "PCL", "SlowVAE")
+NEURAL = ("TCL", "PCL", "SlowVAE", "IVAE")
 
 
 def fast(name, **params):
@@ -35,4 +37,6 @@ def checked_instances():
         fast("PCL", n_layers=1, lag=2),
         fast("SlowVAE", batch_size=16),
         fast("SlowVAE", batch_size=16, posterior="diagonal", symmetric=False),
+        fast("IVAE", batch_size=16),
+        fast("IVAE", batch_size=16, prior="laplace", mixing="linear"),
     ]

@@ -621,6 +621,8 @@ def _save_to(path_of):
 
 
 _E = ESTIMATORS
+# The estimators that take segment labels in fit.
+_SEGMENTED = ("TCL", "IVAE")
 _PATH_NAMES = ("path", "checkpoint")
 
 # Known failures: case id -> {column: reason}, marked xfail(strict=True).
@@ -771,36 +773,62 @@ ESTIMATOR_CASES += [
     Case(
         "groups: last recording 1 sample",
         _fit_with(groups=_groups_short_last),
-        _only(NEURAL, VE) | {"TCL": OK},
+        _only(NEURAL, VE) | {"TCL": OK, "IVAE": OK},
         names=("groups",),
     ),
     Case("groups: two string-labelled halves", _fit_with(groups=_groups_halves), _only(NEURAL, OK)),
-    # segments (TCL)
+    # segments (TCL, IVAE)
     Case(
         "segments wrong length",
         _fit_with(segments=lambda X: np.zeros(10)),
-        _only(("TCL",), VE),
+        _only(_SEGMENTED, VE),
         names=("segments",),
     ),
     Case(
         "segments with NaN",
         _fit_with(segments=lambda X: _poke(np.nan)(_segments(X)[:, None] * 1.0)[:, 0]),
-        _only(("TCL",), VE),
+        _only(_SEGMENTED, VE),
         names=("segments",),
     ),
     Case(
         "segments 2-D",
         _fit_with(segments=lambda X: np.zeros((len(X), 2))),
-        _only(("TCL",), VE),
+        _only(_SEGMENTED, VE),
         names=("segments",),
     ),
     Case(
         "segments: one label",
         _fit_with(segments=lambda X: np.zeros(len(X))),
-        _only(("TCL",), VE),
+        _only(_SEGMENTED, VE),
         names=("segments",),
     ),
-    Case("segments: 10 labels", _fit_with(segments=_segments), _only(("TCL",), OK)),
+    Case("segments: 10 labels", _fit_with(segments=_segments), _only(_SEGMENTED, OK)),
+    # aux (IVAE's continuous auxiliary variable)
+    Case(
+        "aux wrong length",
+        _fit_with(aux=lambda X: np.zeros(10)),
+        _only(("IVAE",), VE),
+        names=("aux",),
+    ),
+    Case(
+        "aux with NaN",
+        _fit_with(aux=lambda X: _poke(np.nan)(X[:, :2].copy())),
+        _only(("IVAE",), VE),
+        names=("aux",),
+    ),
+    Case(
+        "aux 3-D",
+        _fit_with(aux=lambda X: X[None].copy()),
+        _only(("IVAE",), VE),
+        names=("aux",),
+    ),
+    Case(
+        "aux and segments both",
+        _fit_with(aux=lambda X: X[:, 0].copy(), segments=_segments),
+        _only(("IVAE",), VE),
+        names=("aux", "segments"),
+    ),
+    Case("aux: 2 columns", _fit_with(aux=lambda X: X[:, :2].copy()), _only(("IVAE",), OK)),
     _params_case("segment_length too long (< 2 segments)", {"segment_length": 1000}),
     _params_case("segment_length=0", {"segment_length": 0}),
     # hyper-parameters
