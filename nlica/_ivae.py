@@ -169,8 +169,8 @@ class IVAE(BaseNeuralICA):
         "hidden layers ``max(32, 8 * n_components)`` wide, a Laplace prior; about 10 s "
         "for 5 sources on one CPU core. "
         '``"paper"``: the authors\' plain-ELBO variant -- Adam 1e-3 at a constant rate, '
-        "7e4 steps of 256 samples, hidden layers ``2 * n_components`` wide, decoder "
-        "variance 0.01.",
+        "7e4 steps of 256 samples, hidden layers ``2 * n_components`` wide, a Gaussian "
+        "prior, decoder variance 0.01.",
         "random_state": "Seeds the weights, the batches and the posterior samples. Same "
         "seed, same CPU result; the global torch RNG is left untouched.",
     }

@@ -244,8 +244,8 @@ def save(estimator, path):
     Parameters
     ----------
     estimator : nlica estimator
-        A fitted :class:`~nlica.FastICA`, :class:`~nlica.TCL`, :class:`~nlica.PCL` or
-        :class:`~nlica.SlowVAE`. Callbacks are not stored.
+        A fitted :class:`~nlica.FastICA`, :class:`~nlica.TCL`, :class:`~nlica.PCL`,
+        :class:`~nlica.SlowVAE` or :class:`~nlica.IVAE`. Callbacks are not stored.
     path : str or path-like
         Destination file.
 
@@ -275,7 +275,8 @@ def save(estimator, path):
     """
     if not _is_estimator(estimator):
         raise TypeError(
-            "estimator must be a fitted nlica estimator (FastICA, TCL, PCL or SlowVAE); got "
+            "estimator must be a fitted nlica estimator (FastICA, TCL, PCL, SlowVAE or IVAE); "
+            "got "
             f"{type(estimator).__module__}.{type(estimator).__name__}."
         )
     _check_path_type(path, "w")

@@ -1,7 +1,7 @@
 """Bad-input and persistence battery over every estimator and public function.
 
 Three tables drive the tests: ``ESTIMATOR_CASES`` (columns: FastICA with either backend,
-TCL, PCL, SlowVAE), ``FUNCTION_CASES`` (metrics, ``stack_recordings``, the mixings,
+TCL, PCL, SlowVAE, IVAE), ``FUNCTION_CASES`` (metrics, ``stack_recordings``, the mixings,
 ``nlica.load``) and ``DATASET_CASES`` (the generators of :mod:`nlica.datasets`). A row is
 one bad or awkward input; a cell is what must happen:
 
@@ -247,7 +247,7 @@ class Case:
 def expect(default, columns, **overrides):
     """Expected outcome per column: ``default``, then group keys, then column keys.
 
-    Group keys: ``FastICA`` (both backends), ``neural`` (TCL, PCL, SlowVAE),
+    Group keys: ``FastICA`` (both backends), ``neural`` (TCL, PCL, SlowVAE, IVAE),
     ``metrics`` (the three metric functions). Column keys use ``_`` for ``-`` and ``.``.
     """
     groups = {
