@@ -93,19 +93,49 @@ class IVAENet(nn.Module):
         self.register_buffer("decoder_logvar", torch.tensor(math.log(float(decoder_var))))
 
     def encode(self, x):
-        """Return the posterior mean and log-variance, each (batch, n_latents), of ``x``."""
+        """Return the parameters of the Gaussian posterior ``q(z | x)``.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, n_features)
+            Observations.
+
+        Returns
+        -------
+        mu, logvar : torch.Tensor of shape (batch, n_latents)
+            Posterior mean and log-variance.
+        """
         h = self.encoder(x)
         return h[:, : self.n_latents], h[:, self.n_latents :]
 
     def decode(self, z):
-        """Return the decoder mean, shape (batch, n_features), of latents ``z``."""
+        """Return the mean of the Gaussian decoder ``p(x | z)``.
+
+        Parameters
+        ----------
+        z : torch.Tensor of shape (batch, n_latents)
+            Latents.
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, n_features)
+            The decoder mean.
+        """
         return self.decoder(z)
 
     def prior_logvar(self, u):
-        """Return the prior log-variances ``lambda(u)``, shape (batch, n_latents).
+        """Return the log-variances ``lambda(u)`` of the conditional prior.
 
-        ``u`` is a long tensor of segment codes (table prior) or a float tensor of shape
-        (batch, aux_features).
+        Parameters
+        ----------
+        u : torch.Tensor of shape (batch,) or (batch, aux_features)
+            Segment codes (a long tensor, table prior) or the continuous auxiliary
+            variable (a float tensor).
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, n_latents)
+            The prior's log-variance of each latent for each row.
         """
         if self.prior_table is not None:
             return self.prior_table(u)
