@@ -33,7 +33,7 @@ def test_recovers_sources_from_segments(data, fitted):
     mcc = mean_corr_coef(data.S, fitted.transform(data.X), method="pearson")
     linear = nlica.FastICA(random_state=0).fit_transform(data.X)
     mcc_linear = mean_corr_coef(data.S, linear, method="pearson")
-    # Measured: 0.946 (FastICA 0.829).
+    # Measured: 0.944 (FastICA 0.829).
     assert mcc > 0.9
     assert mcc > mcc_linear + 0.05
     assert fitted.n_segments_ == 24 and fitted.aux_kind_ == "segments"
@@ -44,7 +44,8 @@ def test_recovers_sources_from_continuous_aux(data):
     est = nlica.IVAE(n_layers=2, max_iter=3000, random_state=0, device="cpu")
     S_est = est.fit(data.X, aux=aux).transform(data.X)
     assert est.aux_kind_ == "aux" and est.n_segments_ is None
-    assert mean_corr_coef(data.S, S_est, method="pearson") > 0.85
+    # Measured: 0.943.
+    assert mean_corr_coef(data.S, S_est, method="pearson") > 0.9
     # score and sample take the same kind of auxiliary variable.
     assert np.isfinite(est.score(data.X, aux=aux))
     X_new, Z_new = est.sample(5, aux=aux[:5], random_state=0)
