@@ -234,15 +234,6 @@ class IVAE(BaseNeuralICA):
         self.memory_budget = memory_budget
 
     # ------------------------------------------------------------------ settings
-    def _hidden_sizes(self, n_components):
-        if self._linear():
-            return []
-        given = self._given_hidden_sizes()
-        if given is not None:
-            return given
-        width = max(self._setting("min_width"), self._setting("width_factor") * n_components)
-        return [width] * (self.n_layers - 1)
-
     def _selects_mixing(self):
         return False
 

@@ -293,6 +293,21 @@ class BaseNeuralICA(BaseICA):
         value = getattr(self, name, None)
         return self._presets[self.preset][name] if value is None else value
 
+    def _hidden_sizes(self, n_components):
+        """Return the hidden layer widths of the network.
+
+        None for the linear special case, else ``hidden_layer_sizes``, else
+        ``n_layers - 1`` layers of ``max(min_width, width_factor * n_components)`` (preset
+        keys). TCL and IVAE use this rule; PCL has its own.
+        """
+        if self._linear():
+            return []
+        given = self._given_hidden_sizes()
+        if given is not None:
+            return given
+        width = max(self._setting("min_width"), self._setting("width_factor") * n_components)
+        return [width] * (self.n_layers - 1)
+
     def _given_hidden_sizes(self):
         """Return ``hidden_layer_sizes`` as a list of ints (None when not given)."""
         if self.hidden_layer_sizes is None:

@@ -259,15 +259,6 @@ class TCL(BaseNeuralICA):
         self.memory_budget = memory_budget
 
     # ------------------------------------------------------------------ settings
-    def _hidden_sizes(self, n_components):
-        if self._linear():
-            return []
-        given = self._given_hidden_sizes()
-        if given is not None:
-            return given
-        width = max(self._setting("min_width"), self._setting("width_factor") * n_components)
-        return [width] * (self.n_layers - 1)
-
     def _setting(self, name):
         if name == "batch_size" and self.batch_size is None and self.preset == "fast":
             # About 16 samples of each segment per step, so every class's gradient is
