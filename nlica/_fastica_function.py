@@ -1,26 +1,27 @@
 """``fastica``: scikit-learn's functional FastICA interface over :class:`nlica.FastICA`."""
 
+import inspect
+
 from ._fastica import FastICA
 
 __all__ = ["fastica"]
+
+
+# The FastICA parameters that scikit-learn's function takes too (not the backend ones).
+_SHARED = (
+    "algorithm", "whiten", "fun", "fun_args", "max_iter", "tol", "w_init", "whiten_solver",
+    "random_state",
+)  # fmt: skip
 
 
 def fastica(
     X,
     n_components=None,
     *,
-    algorithm="parallel",
-    whiten="unit-variance",
-    fun="logcosh",
-    fun_args=None,
-    max_iter=200,
-    tol=1e-4,
-    w_init=None,
-    whiten_solver="eigh",
-    random_state=None,
     return_X_mean=False,
     compute_sources=True,
     return_n_iter=False,
+    **params,
 ):
     """Perform FastICA: the functional twin of :func:`sklearn.decomposition.fastica`.
 
@@ -82,20 +83,10 @@ def fastica(
     >>> K.shape, W.shape, S.shape
     ((3, 3), (3, 3), (2000, 3))
     """
-    est = FastICA(
-        n_components=n_components,
-        algorithm=algorithm,
-        whiten=whiten,
-        fun=fun,
-        fun_args=fun_args,
-        max_iter=max_iter,
-        tol=tol,
-        w_init=w_init,
-        whiten_solver=whiten_solver,
-        random_state=random_state,
-        backend="numpy",
-        device="cpu",
-    )
+    unknown = sorted(set(params) - set(_SHARED))
+    if unknown:
+        raise TypeError(f"fastica() got an unexpected keyword argument {unknown[0]!r}")
+    est = FastICA(n_components=n_components, **params, backend="numpy", device="cpu")
     est._validate_params()
     S = est._fit(X, compute_sources=compute_sources)
     if est.whiten in ("unit-variance", "arbitrary-variance"):
@@ -108,3 +99,13 @@ def fastica(
     if return_n_iter:
         out.append(est.n_iter_)
     return tuple(out)
+
+
+def _signature():
+    # FastICA's defaults are the function's: declared once, listed in the signature.
+    own = list(inspect.signature(fastica).parameters.values())
+    shared = [inspect.signature(FastICA).parameters[name] for name in _SHARED]
+    return inspect.Signature(own[:2] + shared + own[2:-1])
+
+
+fastica.__signature__ = _signature()

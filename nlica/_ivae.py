@@ -193,22 +193,7 @@ class IVAE(BaseNeuralICA):
         prior=None,
         decoder_var=None,
         segment_length=None,
-        mixing="auto",
-        max_iter=None,
-        batch_size=None,
-        learning_rate=None,
-        n_init=None,
-        n_iter_no_change=None,
-        tol=1e-4,
-        preset="fast",
-        device="auto",
-        verbose=0,
-        callbacks=None,
-        random_state=None,
-        clip_grad_norm=None,
-        precision="float32",
-        compile=False,
-        memory_budget=1024,
+        **training_parameters,
     ):
         self.n_components = n_components
         self.n_layers = n_layers
@@ -216,22 +201,7 @@ class IVAE(BaseNeuralICA):
         self.prior = prior
         self.decoder_var = decoder_var
         self.segment_length = segment_length
-        self.mixing = mixing
-        self.max_iter = max_iter
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.n_init = n_init
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.preset = preset
-        self.device = device
-        self.verbose = verbose
-        self.callbacks = callbacks
-        self.random_state = random_state
-        self.clip_grad_norm = clip_grad_norm
-        self.precision = precision
-        self.compile = compile
-        self.memory_budget = memory_budget
+        super().__init__(**training_parameters)
 
     # ------------------------------------------------------------------ settings
     def _selects_mixing(self):

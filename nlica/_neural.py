@@ -25,6 +25,7 @@ Class attributes
 """
 
 import copy
+import inspect
 import warnings
 
 import numpy as np
@@ -34,7 +35,12 @@ from sklearn.utils import check_random_state
 from sklearn.utils._available_if import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from ._neural_params import TRAINING_CONSTRAINTS, TRAINING_PARAMETERS, fill_docstring
+from ._neural_params import (
+    TRAINING_CONSTRAINTS,
+    TRAINING_DEFAULTS,
+    TRAINING_PARAMETERS,
+    fill_docstring,
+)
 from ._rows import CHUNK_ROWS, _mean_cov, _relabel, _Rows, _StreamedRows
 from ._training import TrainConfig, train
 from .base import BaseICA, resolve_device, usable_device
@@ -99,6 +105,24 @@ def check_finite_output(values, name):
     return values
 
 
+def _full_signature(init):
+    """Build the signature of a subclass ``__init__``: its own parameters, then the shared.
+
+    scikit-learn's ``get_params``, ``clone`` and ``inspect.signature`` (hence the docs)
+    read ``__signature__``, so the shared parameters are declared once, in
+    ``TRAINING_DEFAULTS``, yet every estimator's signature lists them explicitly.
+    """
+    signature = inspect.signature(init)
+    own = [p for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD]
+    if len(own) == len(signature.parameters):
+        raise TypeError(f"{init.__qualname__} must take **training_parameters")
+    shared = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default)
+        for name, default in TRAINING_DEFAULTS.items()
+    ]
+    return signature.replace(parameters=own + shared)
+
+
 def _has_decoder(est):
     return type(est)._decode is not BaseNeuralICA._decode
 
@@ -107,9 +131,12 @@ class BaseNeuralICA(BaseICA):
     """Template of the neural nonlinear ICA estimators: fit, transform and persistence.
 
     Not used directly; see :class:`nlica.TCL`, :class:`nlica.PCL` and
-    :class:`nlica.SlowVAE`. A subclass declares its parameters (its own, then
-    ``TRAINING_PARAMETERS``) in ``__init__``, its own constraints (the shared ones are
-    merged in) and the hooks listed in the module docstring.
+    :class:`nlica.SlowVAE`. A subclass's ``__init__`` declares and sets its own
+    parameters, takes ``**training_parameters`` and passes them to this ``__init__``,
+    which sets ``TRAINING_PARAMETERS``; the subclass's signature then lists both (its own
+    first), as scikit-learn's ``get_params`` and the docs read it. The subclass also
+    declares its own constraints (the shared ones are merged in) and the hooks listed in
+    the module docstring.
 
     Examples
     --------
@@ -127,8 +154,21 @@ class BaseNeuralICA(BaseICA):
     # Whether a decoder (module_.decoder) is fitted after the network (TCL, PCL).
     _fits_decoder = False
 
+    def __init__(self, **training_parameters):
+        unknown = sorted(set(training_parameters) - set(TRAINING_PARAMETERS))
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__}.__init__() got an unexpected keyword argument "
+                f"{unknown[0]!r}"
+            )
+        for name, default in TRAINING_DEFAULTS.items():
+            setattr(self, name, training_parameters.get(name, default))
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is not None:
+            init.__signature__ = _full_signature(init)
         own = cls.__dict__.get("_parameter_constraints")
         if own is not None:
             cls._parameter_constraints = {**own, **TRAINING_CONSTRAINTS}

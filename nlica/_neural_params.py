@@ -6,28 +6,32 @@ docstring with :func:`fill_docstring`.
 """
 
 import numbers
-import re
 import textwrap
 
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from .utils._docstrings import replace_marker
+
 __all__ = [
     "TRAINING_CONSTRAINTS",
+    "TRAINING_DEFAULTS",
     "TRAINING_PARAMETERS",
     "fill_docstring",
     "training_parameters_doc",
 ]
 
-# The training parameters of every neural estimator, in the order of their __init__
-# signatures and docstrings (after the estimator's own parameters).
+# The training parameters of every neural estimator and their defaults, in the order of
+# their __init__ signatures and docstrings (after the estimator's own parameters).
 # fmt: off
-TRAINING_PARAMETERS = (
-    "mixing", "max_iter", "batch_size", "learning_rate", "n_init", "n_iter_no_change", "tol",
-    "preset", "device", "verbose", "callbacks", "random_state", "clip_grad_norm",
-    "precision", "compile", "memory_budget",
-)
+TRAINING_DEFAULTS = {
+    "mixing": "auto", "max_iter": None, "batch_size": None, "learning_rate": None,
+    "n_init": None, "n_iter_no_change": None, "tol": 1e-4, "preset": "fast",
+    "device": "auto", "verbose": 0, "callbacks": None, "random_state": None,
+    "clip_grad_norm": None, "precision": "float32", "compile": False, "memory_budget": 1024,
+}
 # fmt: on
+TRAINING_PARAMETERS = tuple(TRAINING_DEFAULTS)
 
 _POSITIVE_INT = [Interval(numbers.Integral, 1, None, closed="left"), None]
 TRAINING_CONSTRAINTS = {
@@ -103,10 +107,7 @@ _TRAINING_DOCS = {
 }
 # fmt: on
 
-# The line of a class docstring that the fragment replaces.
-_MARKER = re.compile(r"^( *)<training parameters>\n", re.MULTILINE)
-# The fitted attributes every neural estimator sets in the template, and their marker line.
-_FITTED_MARKER = re.compile(r"^( *)<fitted attributes>\n", re.MULTILINE)
+# The fitted attributes every neural estimator sets in the template.
 _FITTED_DOCS = """\
 explained_variance_ratio_ : ndarray of shape (n_components,) or None
     Share of the variance of ``X`` on each principal direction kept by the whitening
@@ -206,13 +207,7 @@ def fill_docstring(doc, presets, parameter_docs):
     >>> print(doc.splitlines()[1])
         explained_variance_ratio_ : ndarray of shape (n_components,) or None
     """
-    match = _MARKER.search(doc)
-    if match:
-        fragment = training_parameters_doc(presets, parameter_docs, indent=match.group(1))
-        doc = doc[: match.start()] + fragment + doc[match.end() :]
-    match = _FITTED_MARKER.search(doc)
-    if match:
-        indent = match.group(1)
-        fragment = "".join(f"{indent}{line}\n" for line in _FITTED_DOCS.splitlines())
-        doc = doc[: match.start()] + fragment + doc[match.end() :]
-    return doc
+    doc = replace_marker(
+        doc, "training parameters", training_parameters_doc(presets, parameter_docs)
+    )
+    return replace_marker(doc, "fitted attributes", _FITTED_DOCS)

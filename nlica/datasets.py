@@ -25,6 +25,7 @@ from scipy.signal import lfilter
 from sklearn.utils import Bunch, check_random_state
 
 from ._sprites import make_sprite_sequences
+from .utils._docstrings import fill_doc
 from .utils.validation import _as_array_like, check_array_2d
 
 __all__ = [
@@ -58,6 +59,24 @@ _SEED_MAX = np.iinfo(np.int32).max
 # --------------------------------------------------------------------------------------------
 # argument checks
 # --------------------------------------------------------------------------------------------
+
+
+# Parameter entries shared by the generators' docstrings (``<name>`` lines).
+_DOC_PARTS = {
+    "seed of the draw": "random_state : int, RandomState instance or None, default=None\n"
+    "    Seed of the draw.",
+    "one seed": "random_state : int, RandomState instance or None, default=None\n"
+    "    One seed for everything; sources and mixing draw from separate derived streams.",
+    "n_sources": "n_sources : int, default=5\n    Number of sources and of observed features.",
+    "sources and layers": "n_sources : int, default=5\n"
+    "    Number of sources and of observed features.\n"
+    "n_layers : int, default=2\n    Number of mixing matrices (1 is linear mixing).",
+}
+_DOC_PARTS["seed and sources"] = (
+    _DOC_PARTS["seed of the draw"]
+    + "\n\nReturns\n-------\nS : ndarray of shape (n_samples, n_sources)\n"
+    "    The standardised sources, float64."
+)
 
 
 def _check_int(value, name, min_value):
@@ -171,6 +190,7 @@ def make_nonstationary_sources(
     return e * scales[segments], segments
 
 
+@fill_doc(_DOC_PARTS)
 def make_ar_sources(
     n_sources=5, n_samples=2**15, *, rho=0.7, innovations="laplace", random_state=None
 ):
@@ -191,13 +211,7 @@ def make_ar_sources(
     innovations : {"laplace", "gaussian"}, default="laplace"
         Distribution of ``eps``. Gaussian innovations make a Gaussian process, the case PCL
         cannot identify; useful as a negative control.
-    random_state : int, RandomState instance or None, default=None
-        Seed of the draw.
-
-    Returns
-    -------
-    S : ndarray of shape (n_samples, n_sources)
-        The standardised sources, float64.
+    <seed and sources>
 
     Examples
     --------
@@ -226,6 +240,7 @@ def make_ar_sources(
     return _standardise(S)
 
 
+@fill_doc(_DOC_PARTS)
 def make_laplace_transition_sources(
     n_sources=5, n_samples=2**15, *, rate=6.0, n_groups=1, stationary=True, random_state=None
 ):
@@ -259,13 +274,7 @@ def make_laplace_transition_sources(
         each has at least 2 samples.
     stationary : bool, default=True
         Variance-preserving mean reversion (True) or a pure random walk (False).
-    random_state : int, RandomState instance or None, default=None
-        Seed of the draw.
-
-    Returns
-    -------
-    S : ndarray of shape (n_samples, n_sources)
-        The standardised sources, float64.
+    <seed and sources>
     groups : ndarray of shape (n_samples,)
         Integer recording label ``0 .. n_groups - 1`` of each sample, in contiguous runs.
 
@@ -308,6 +317,7 @@ def make_laplace_transition_sources(
     return _standardise(S), groups
 
 
+@fill_doc(_DOC_PARTS)
 def make_iid_sources(n_sources=5, n_samples=10000, *, distribution="laplace", random_state=None):
     """Independent, identically distributed sources (no temporal structure).
 
@@ -323,8 +333,7 @@ def make_iid_sources(n_sources=5, n_samples=10000, *, distribution="laplace", ra
         Laplace is super-Gaussian (excess kurtosis 3), uniform sub-Gaussian (-1.2), Gaussian
         not identifiable by ICA (0). ``"mixed"`` alternates Laplace and uniform columns
         (Laplace, uniform, Laplace, ...), a non-Gaussian mix of both kurtosis signs.
-    random_state : int, RandomState instance or None, default=None
-        Seed of the draw.
+    <seed of the draw>
 
     Returns
     -------
@@ -786,6 +795,7 @@ def make_mlp_mixing(
 # --------------------------------------------------------------------------------------------
 
 
+@fill_doc(_DOC_PARTS)
 def make_tcl_dataset(
     n_sources=5, n_layers=2, n_segments=64, segment_length=512, *, random_state=None
 ):
@@ -799,16 +809,12 @@ def make_tcl_dataset(
 
     Parameters
     ----------
-    n_sources : int, default=5
-        Number of sources and of observed features.
-    n_layers : int, default=2
-        Number of mixing matrices (1 is linear mixing).
+    <sources and layers>
     n_segments : int, default=64
         Number of segments (TCL's classes).
     segment_length : int, default=512
         Samples per segment; at least 2.
-    random_state : int, RandomState instance or None, default=None
-        One seed for everything; sources and mixing draw from separate derived streams.
+    <one seed>
 
     Returns
     -------
@@ -847,6 +853,7 @@ def make_tcl_dataset(
     )
 
 
+@fill_doc(_DOC_PARTS)
 def make_pcl_dataset(n_sources=5, n_layers=2, n_samples=2**15, *, rho=0.7, random_state=None):
     """Generate data for permutation-contrastive learning (Hyvärinen & Morioka, 2017).
 
@@ -856,16 +863,12 @@ def make_pcl_dataset(n_sources=5, n_layers=2, n_samples=2**15, *, rho=0.7, rando
 
     Parameters
     ----------
-    n_sources : int, default=5
-        Number of sources and of observed features.
-    n_layers : int, default=2
-        Number of mixing matrices (1 is linear mixing).
+    <sources and layers>
     n_samples : int, default=2**15
         Number of time points.
     rho : float, default=0.7
         Autoregressive coefficient, strictly between -1 and 1.
-    random_state : int, RandomState instance or None, default=None
-        One seed for everything; sources and mixing draw from separate derived streams.
+    <one seed>
 
     Returns
     -------
@@ -892,6 +895,7 @@ def make_pcl_dataset(n_sources=5, n_layers=2, n_samples=2**15, *, rho=0.7, rando
     return Bunch(X=mixing(S), S=S, target=S, groups=None, mixing=mixing, DESCR=descr)
 
 
+@fill_doc(_DOC_PARTS)
 def make_slowvae_dataset(
     n_sources=5, n_layers=1, n_samples=2**15, *, rate=6.0, n_groups=1, random_state=None
 ):
@@ -905,8 +909,7 @@ def make_slowvae_dataset(
 
     Parameters
     ----------
-    n_sources : int, default=5
-        Number of sources and of observed features.
+    <n_sources>
     n_layers : int, default=1
         Number of mixing matrices (1 is linear mixing).
     n_samples : int, default=2**15
@@ -915,8 +918,7 @@ def make_slowvae_dataset(
         Laplace rate ``λ`` of the transitions (the SlowVAE prior's 6); must exceed sqrt(2).
     n_groups : int, default=1
         Number of independent recordings of equal length.
-    random_state : int, RandomState instance or None, default=None
-        One seed for everything; sources and mixing draw from separate derived streams.
+    <one seed>
 
     Returns
     -------

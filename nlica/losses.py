@@ -210,7 +210,7 @@ def laplace_kl(mu, logvar, loc, rate, marginal_var=None):
     Returns
     -------
     torch.Tensor of shape (batch, n_latents)
-        The divergence.
+        KL(q || Laplace(loc, 1/rate)) per sample and latent.
 
     Examples
     --------
@@ -251,7 +251,7 @@ def conditional_prior_kl(mu, logvar, prior_logvar, prior="gaussian"):
     Returns
     -------
     torch.Tensor of shape (batch, n_latents)
-        The divergence.
+        KL(q || p(z | u)) per sample and latent.
 
     Examples
     --------

@@ -47,7 +47,7 @@ def plot_correlation_matrix(S_true, S_est, *, method="pearson", ax=None, title=N
     Returns
     -------
     ax : matplotlib Axes
-        The axes drawn on.
+        The heatmap's axes.
 
     Examples
     --------
@@ -90,7 +90,7 @@ def plot_sources(S_true, S_est, *, n_points=500, method="pearson", axes=None):
     Returns
     -------
     axes : ndarray of matplotlib Axes
-        The axes drawn on.
+        One row of axes per source pair, true against estimated.
 
     Examples
     --------
@@ -145,7 +145,7 @@ def plot_mcc_curves(table, *, x, curve, y="mcc", ax=None, title=None, rule=None)
     Returns
     -------
     ax : matplotlib Axes
-        The axes drawn on.
+        The axes with one curve per value of ``curve``.
 
     Examples
     --------
@@ -190,7 +190,7 @@ def plot_components(mixing, ch_names, components=None, *, axes=None, sort=False)
     Returns
     -------
     axes : ndarray of matplotlib Axes
-        The axes drawn on.
+        One bar plot of channel weights per component.
 
     Examples
     --------

@@ -26,6 +26,8 @@ import numbers
 
 import numpy as np
 
+from ..utils._docstrings import fill_doc
+
 __all__ = [
     "fit_raw",
     "transform_raw",
@@ -35,6 +37,19 @@ __all__ = [
     "to_mne_ica",
     "load_eeglab_sample_raw",
 ]
+
+
+# Docstring entries shared by the functions below (``<name>`` lines).
+_DOC_PARTS = {
+    "fitted estimator": "estimator : nlica estimator\n    Fitted with :func:`fit_raw`.",
+    "correlate and return": "reject_by_annotation : bool, default=True\n"
+    "    For a Raw: correlate over the spans not annotated ``BAD_*``.\n\n"
+    "Returns\n-------\nbads : list of int",
+    "two-channel raw": ">>> import mne, numpy as np\n>>> from nlica import FastICA\n"
+    '>>> info = mne.create_info(["a", "b"], 100.0, "eeg")\n'
+    ">>> raw = mne.io.RawArray(np.random.default_rng(0).laplace(size=(2, 500)), info,\n"
+    "...                       verbose=False)",
+}
 
 
 def _mne():
@@ -235,13 +250,13 @@ def _source_info(inst, n_components):
     return info
 
 
+@fill_doc(_DOC_PARTS)
 def transform_raw(estimator, inst):
     """Return the estimated sources of ``inst``, channels ``ICA000``, ``ICA001``, ...
 
     Parameters
     ----------
-    estimator : nlica estimator
-        Fitted with :func:`fit_raw`.
+    <fitted estimator>
     inst : mne.io.Raw or mne.Epochs
         Recording with the channels the estimator was fitted on.
 
@@ -254,11 +269,7 @@ def transform_raw(estimator, inst):
 
     Examples
     --------
-    >>> import mne, numpy as np
-    >>> from nlica import FastICA
-    >>> info = mne.create_info(["a", "b"], 100.0, "eeg")
-    >>> raw = mne.io.RawArray(np.random.default_rng(0).laplace(size=(2, 500)), info,
-    ...                       verbose=False)
+    <two-channel raw>
     >>> raw.set_annotations(mne.Annotations([1.0], [0.5], ["blink"]))  # doctest: +ELLIPSIS
     <RawArray ...>
     >>> sources = transform_raw(fit_raw(FastICA(random_state=0), raw), raw)
@@ -296,6 +307,7 @@ def _check_exclude(exclude, n_components):
     return exclude
 
 
+@fill_doc(_DOC_PARTS)
 def remove_components(estimator, inst, exclude=None):
     """Return a copy of ``inst`` with the ``exclude`` components projected out.
 
@@ -306,8 +318,7 @@ def remove_components(estimator, inst, exclude=None):
 
     Parameters
     ----------
-    estimator : nlica estimator
-        Fitted with :func:`fit_raw`.
+    <fitted estimator>
     inst : mne.io.Raw or mne.Epochs
         The recording, preloaded.
     exclude : list of int, default=None
@@ -322,11 +333,7 @@ def remove_components(estimator, inst, exclude=None):
 
     Examples
     --------
-    >>> import mne, numpy as np
-    >>> from nlica import FastICA
-    >>> info = mne.create_info(["a", "b"], 100.0, "eeg")
-    >>> raw = mne.io.RawArray(np.random.default_rng(0).laplace(size=(2, 500)), info,
-    ...                       verbose=False)
+    <two-channel raw>
     >>> ica = fit_raw(FastICA(random_state=0), raw)
     >>> clean = remove_components(ica, raw, [0])
     >>> clean.get_data().shape, ica.exclude_
@@ -429,6 +436,7 @@ def _find_bads(
     return bads, (scores[0] if scores.shape[0] == 1 else scores)
 
 
+@fill_doc(_DOC_PARTS)
 def find_bads_eog(
     estimator,
     inst,
@@ -448,8 +456,7 @@ def find_bads_eog(
 
     Parameters
     ----------
-    estimator : nlica estimator
-        Fitted with :func:`fit_raw`.
+    <fitted estimator>
     inst : mne.io.Raw or mne.Epochs
         The recording, with its EOG channel(s).
     ch_name : str or list of str, default=None
@@ -463,12 +470,7 @@ def find_bads_eog(
         How ``threshold`` is read.
     l_freq, h_freq : float, default=1.0, 10.0
         Band of the filter applied before correlating.
-    reject_by_annotation : bool, default=True
-        For a Raw: correlate over the spans not annotated ``BAD_*``.
-
-    Returns
-    -------
-    bads : list of int
+    <correlate and return>
         The components found, in increasing order (for every reference channel).
     scores : ndarray of shape (n_components,) or (n_channels, n_components)
         Correlation of each component with each reference channel (one row per channel,
@@ -495,6 +497,7 @@ def find_bads_eog(
     )
 
 
+@fill_doc(_DOC_PARTS)
 def find_bads_ecg(
     estimator,
     inst,
@@ -513,8 +516,7 @@ def find_bads_ecg(
 
     Parameters
     ----------
-    estimator : nlica estimator
-        Fitted with :func:`fit_raw`.
+    <fitted estimator>
     inst : mne.io.Raw or mne.Epochs
         The recording, with its ECG channel(s).
     ch_name : str or list of str, default=None
@@ -525,12 +527,7 @@ def find_bads_ecg(
         See :func:`find_bads_eog`.
     l_freq, h_freq : float, default=8.0, 16.0
         Band of the filter applied before correlating.
-    reject_by_annotation : bool, default=True
-        For a Raw: correlate over the spans not annotated ``BAD_*``.
-
-    Returns
-    -------
-    bads : list of int
+    <correlate and return>
         The components found.
     scores : ndarray of shape (n_components,) or (n_channels, n_components)
         Correlation of each component with each ECG channel.
