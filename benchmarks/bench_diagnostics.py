@@ -2,7 +2,8 @@
 
 For each method, data are drawn where its assumption holds as in the papers' simulations
 (5 sources, 2**14 samples, 2-layer leaky-ReLU MLP mixing; also a linear mixing) and where
-it is violated (FastICA: two Gaussian sources or Gaussian random walks; TCL: stationary
+it is violated (FastICA: two Gaussian sources, Gaussian random walks, or any sources
+mixed nonlinearly; TCL: stationary
 sources cut into the same segments; PCL: temporally independent sources; SlowVAE:
 Gaussian transitions, or independent samples). Over ``--seeds`` draws the table reports
 how often the test says "holds" at alpha = 0.05: the power (target >= 0.9) where the
@@ -91,7 +92,8 @@ def _gauss_steps(rng, seed):
 # name -> (method, assumption holds?, mixing layers, source maker(rng, seed))
 SCENARIOS = {
     "fastica: Laplace iid": ("fastica", True, 1, _iid),
-    "fastica: Laplace iid, MLP": ("fastica", True, 2, _iid),
+    # Linear ICA cannot identify sources mixed nonlinearly, whatever their distribution.
+    "fastica: Laplace iid, MLP": ("fastica", False, 2, _iid),
     "fastica: 2 Gaussian": ("fastica", False, 1, _two_gauss),
     "fastica: Gaussian walks": ("fastica", False, 1, _gauss_steps),
     "fastica: 2 Gaussian, MLP": ("fastica", False, 2, _two_gauss),

@@ -141,8 +141,9 @@ for method, rule, mcc in others:
 # Without the true sources, :func:`~nlica.diagnostics.check_assumptions` tests on the
 # recordings alone what each method's identifiability rests on, and
 # :func:`~nlica.diagnostics.component_stability` refits a method on block-bootstrap
-# resamples and asks whether each component comes back. The FastICA check looks at the
-# linear ICA components only: it cannot tell that the saturating mixture is nonlinear.
+# resamples and asks whether each component comes back. The FastICA check sees that the
+# saturating mixture is not linear (its linear ICA components predict each other
+# nonlinearly), so it says FastICA's assumption does not hold there.
 from nlica.diagnostics import check_assumptions, component_stability  # noqa: E402
 from nlica.plotting import plot_stability  # noqa: E402
 
