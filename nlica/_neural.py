@@ -308,7 +308,7 @@ class BaseNeuralICA(BaseICA):
             return 1.0
         return float(1.0 - np.sum((error / peak) ** 2) / np.sum((centred / peak) ** 2))
 
-    def _split(self, runs):
+    def _split(self, runs, fit_params):
         """Rows to train on and rows held out (the last ones in time; none when few).
 
         The held-out rows choose between the linear and the nonlinear model
@@ -566,7 +566,7 @@ class BaseNeuralICA(BaseICA):
                 f"mixing='linear' is not available for this input ({type(self).__name__} "
                 "with image_shape has no linear special case); use mixing='nonlinear'."
             )
-        train_idx, test_idx = self._split(runs)
+        train_idx, test_idx = self._split(runs, fit_params)
         select = self.mixing == "auto" and self._selects_mixing() and test_idx.size > 0
         if select:
             Z_fit, runs_fit = _Rows(Z, train_idx), _relabel(runs[train_idx])

@@ -362,14 +362,20 @@ class TCL(BaseNeuralICA):
         return kwargs
 
     def _encode(self, module, Z):
-        return module.encoder(Z)
+        # The linear special case identifies the signed sources: w_i . z + b_i = c_i s_j,
+        # whose absolute values are its features; keep the signs.
+        return module.encoder.out(Z) if self._linear() else module.encoder(Z)
 
     def _output(self, H):
-        return self.ica_.transform(H)
+        return H if self._linear() else self.ica_.transform(H)
 
     def _predict_segments(self, X=None, Z=None):
         """Float64 features and the predicted segment code of each row (as ndarrays)."""
-        H, predicted = self._encode64(X, Z=Z, head=lambda net, h: net.logits(h).argmax(dim=1))
+
+        def head(net, h):
+            return net.logits(h.abs() if self._linear() else h).argmax(dim=1)
+
+        H, predicted = self._encode64(X, Z=Z, head=head)
         return H.cpu().numpy(), predicted.cpu().numpy()
 
     def _after_fit(self, Z, runs, fit_params):
@@ -383,14 +389,21 @@ class TCL(BaseNeuralICA):
             backend="numpy",
         ).fit(H)
 
-    def _split(self, runs):
-        # Every tenth row: TCL draws rows independently, and every segment keeps rows on
-        # both sides, so the held-out rows can be scored by segment.
+    def _split(self, runs, fit_params):
+        # The last tenth of every segment: each segment keeps rows on both sides, so the
+        # held-out rows can be scored by segment, and they are contiguous, so that on
+        # autocorrelated data (EEG) they are not the neighbours of training rows, which
+        # would favour a network that memorises.
         n = runs.shape[0]
         if n < _MIN_HOLDOUT_ROWS:
             return np.arange(n), np.arange(0)
+        codes = fit_params["codes"]
+        cut = np.flatnonzero((codes[1:] != codes[:-1]) | (runs[1:] != runs[:-1])) + 1
+        starts = np.concatenate([[0], cut])
+        lengths = np.diff(np.concatenate([starts, [n]]))
+        position = np.arange(n) - np.repeat(starts, lengths)
+        held = position >= np.repeat(lengths - lengths // 10, lengths)
         rows = np.arange(n)
-        held = rows % 10 == 9
         return rows[~held], rows[held]
 
     def _subset_fit_params(self, fit_params, rows):
@@ -413,12 +426,14 @@ class TCL(BaseNeuralICA):
         ica : bool, default=True
             Apply the linear ICA fitted on the training features. With False, return the
             features ``h(x)``, which equal ``A |s| + b`` for an unknown invertible ``A``.
+            Ignored by the linear model (``selected_model_ == "linear"``), whose features
+            before the absolute value, ``w_i . x + b_i``, are the signed sources.
 
         Returns
         -------
         S : ndarray of shape (n_samples, n_components)
-            Estimates of ``|s_i|`` up to permutation, sign and scale (or the features), in
-            ``X``'s float dtype.
+            Estimates of ``|s_i|`` up to permutation, sign and scale (or the features); of
+            the signed ``s_i`` for the linear model. In ``X``'s float dtype.
         """
         return self._transform(X, raw=not ica)
 

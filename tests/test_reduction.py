@@ -118,7 +118,7 @@ def test_auto_mixing_holds_out_whole_recordings(one_torch_thread):
     data = make_pcl_dataset(2, n_layers=1, n_samples=2000, random_state=0)
     groups = np.repeat(np.arange(40), 50)
     pcl = PCL(max_iter=50, **FAST)
-    train_idx, test_idx = pcl._split(groups)
+    train_idx, test_idx = pcl._split(groups, {})
     assert test_idx[0] % 50 == 0 and train_idx.size + test_idx.size == 2000
     pcl.fit(data.X, groups=groups)
     assert set(pcl.model_scores_) == {"linear", "nonlinear"}

@@ -293,3 +293,15 @@ def test_automatic_segmentation_warns_once_and_only_then(small):
             warnings.simplefilter("always")
             TCL(**{**TINY, "max_iter": 2, **kwargs}).fit(small.X, **fit_params)
         assert _user_warnings(record) == []
+
+
+def test_linear_model_holds_out_segment_ends_and_keeps_signs():
+    # Linear TCL identifies the signed sources: w_i . x + b_i = c_i s_j. Held out: the
+    # last tenth of each segment, never rows between training rows.
+    data = make_tcl_dataset(3, n_layers=1, n_segments=16, segment_length=250, random_state=0)
+    tcl = TCL(mixing="linear", max_iter=1500, random_state=0, device="cpu")
+    train_idx, test_idx = tcl._split(np.zeros(4000, dtype=int), {"codes": data.segments})
+    assert test_idx.size == 16 * 25 and np.all(test_idx % 250 >= 225)
+    S = tcl.fit(data.X, segments=data.segments).transform(data.X)
+    assert mean_corr_coef(data.S, S) > 0.95  # signed: the magnitudes alone give far less
+    assert tcl.reconstruction_r2_ > 0.9
