@@ -13,7 +13,12 @@ from ._neural import _MIN_HOLDOUT_ROWS, BaseNeuralICA
 from .losses import tcl_loss
 from .nn.contrastive import TCLNet
 from .samplers import UniformSampler, cut_segments, encode_segments
-from .utils.validation import caller_stacklevel, check_groups, check_sample_weight
+from .utils.validation import (
+    caller_stacklevel,
+    check_groups,
+    check_sample_weight,
+    encode_known_labels,
+)
 
 __all__ = ["TCL"]
 
@@ -478,26 +483,9 @@ class TCL(BaseNeuralICA):
         X = self._validate_transform_data(X)
         n_samples = X.shape[0]
         if segments is not None:
-            labels = np.asarray(segments)
-            if labels.ndim != 1 or labels.shape[0] != n_samples:
-                raise ValueError(
-                    f"segments has shape {labels.shape} but X has {n_samples} samples; give "
-                    "one label per sample."
-                )
-            try:
-                codes = np.searchsorted(self.segment_classes_, labels)
-                codes = np.clip(codes, 0, self.n_segments_ - 1)
-                known = self.segment_classes_[codes] == labels
-            except TypeError as exc:
-                raise ValueError(
-                    f"segments labels cannot be compared with those seen in fit: {exc}."
-                ) from exc
-            if not np.all(known):
-                unknown = labels[~known][0]
-                raise ValueError(
-                    f"segments contains the label {unknown!r}, unseen in fit; the classifier "
-                    f"knows {self.n_segments_} segment labels (segment_classes_)."
-                )
+            codes = encode_known_labels(
+                segments, self.segment_classes_, n_samples, knower="the classifier"
+            )
         else:
             if self.segment_length_ is None:
                 raise ValueError(

@@ -16,6 +16,7 @@ __all__ = [
     "check_finite",
     "check_groups",
     "check_labels",
+    "encode_known_labels",
     "check_n_components",
     "check_sample_weight",
     "validate_X",
@@ -445,6 +446,58 @@ def check_labels(labels, n_samples, *, name):
     ):
         raise ValueError(f"{name} contains NaN or infinity; labels must be finite.")
     return labels
+
+
+def encode_known_labels(labels, classes, n_samples, *, knower):
+    """Return the index in ``classes`` of each segment label, all seen in ``fit``.
+
+    Parameters
+    ----------
+    labels : array-like of shape (n_samples,)
+        Segment labels of new data.
+    classes : ndarray
+        The sorted labels seen in ``fit`` (``segment_classes_``).
+    n_samples : int
+        Number of samples of ``X``.
+    knower : str
+        What knows the labels, for the error message ("the classifier", "the prior").
+
+    Returns
+    -------
+    codes : ndarray of shape (n_samples,)
+        Index of each label in ``classes``.
+
+    Raises
+    ------
+    ValueError
+        If ``labels`` has the wrong shape, or holds a label not in ``classes`` (or one
+        that cannot be compared with them).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> encode_known_labels(["b", "a"], np.array(["a", "b"]), 2, knower="the model").tolist()
+    [1, 0]
+    """
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or labels.shape[0] != n_samples:
+        raise ValueError(
+            f"segments has shape {labels.shape} but X has {n_samples} samples; give one "
+            "label per sample."
+        )
+    try:
+        codes = np.clip(np.searchsorted(classes, labels), 0, len(classes) - 1)
+        known = classes[codes] == labels
+    except TypeError as exc:
+        raise ValueError(
+            f"segments labels cannot be compared with those seen in fit: {exc}."
+        ) from exc
+    if not np.all(known):
+        raise ValueError(
+            f"segments contains the label {labels[~known][0]!r}, unseen in fit; {knower} "
+            f"knows {len(classes)} segment labels (segment_classes_)."
+        )
+    return codes
 
 
 def group_runs(runs):
