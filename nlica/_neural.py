@@ -123,6 +123,17 @@ def _full_signature(init):
     return signature.replace(parameters=own + shared)
 
 
+def _accuracy_standard_error(score, n_rows):
+    """Binomial standard error of an accuracy measured on ``n_rows`` held-out rows.
+
+    The held-out scores of TCL and PCL (the estimators that compare their linear special
+    case) are classification accuracies.
+    """
+    if not 0.0 <= score <= 1.0:
+        return 0.0
+    return float(np.sqrt(score * (1.0 - score) / max(n_rows, 1)))
+
+
 def _has_decoder(est):
     return type(est)._decode is not BaseNeuralICA._decode
 
@@ -270,6 +281,7 @@ class BaseNeuralICA(BaseICA):
         """
         n = Z.shape[0]
         device = self.device_
+        decoder.fit_linear(torch.as_tensor(S, dtype=torch.float64), Z)
         S = torch.tensor(S, dtype=torch.float32, device=device)
         generator = torch.Generator(device=device)
         generator.manual_seed(int(seed))
@@ -580,8 +592,12 @@ class BaseNeuralICA(BaseICA):
                     held_out, _relabel(runs[test_idx]), fit_params, test_idx
                 )
                 candidates[kind] = (score, {k: v for k, v in vars(self).items() if k.endswith("_")})
-            # The nonlinear model must beat its own linear special case on held-out data.
-            kind = "nonlinear" if candidates["nonlinear"][0] > candidates["linear"][0] else "linear"
+            # The nonlinear model must beat its own linear special case on held-out data,
+            # by more than one standard error of its score (the one-standard-error rule:
+            # the simpler model unless the data clearly say otherwise).
+            margin = _accuracy_standard_error(candidates["nonlinear"][0], test_idx.size)
+            better = candidates["nonlinear"][0] - candidates["linear"][0] > margin
+            kind = "nonlinear" if better else "linear"
             vars(self).update(candidates[kind][1])
             self.selected_model_ = kind
             self.model_scores_ = {k: float(v[0]) for k, v in candidates.items()}

@@ -63,7 +63,8 @@ _TRAINING_DOCS = {
                "layers), a linear ICA under the same criterion, for linearly mixed data "
                'such as EEG. ``"auto"`` (data of 1000 rows or more): fit both on 90% of '
                "the rows and keep the nonlinear model only if its ``score`` on the "
-               "held-out 10% beats the linear one's (``selected_model_``, "
+               "held-out 10% beats the linear one's by more than one standard error "
+               "(``selected_model_``, "
                "``model_scores_``), so that nonlinear ICA contains linear ICA; fewer "
                'rows: ``"nonlinear"``.'),
     "max_iter": ("int, default=None", "Optimiser steps; ``None`` takes the preset's "

@@ -1,5 +1,6 @@
 """Feature extractors: maxout MLPs as in Hyvärinen & Morioka's TCL and PCL."""
 
+import torch
 from torch import nn
 
 __all__ = ["Decoder", "Maxout", "MaxoutMLP"]
@@ -127,6 +128,39 @@ class Decoder(nn.Module):
         self.linear = nn.Linear(in_features, out_features)
         self.correction = MaxoutMLP(in_features, hidden_layer_sizes, out_features)
         nn.init.zeros_(self.correction.out.weight)
+
+    def fit_linear(self, s, x):
+        """Set the linear map to the least-squares fit of ``x`` on ``s`` (in float64).
+
+        A start from which training only has to learn the curvature; for a linear model
+        it is already the exact inverse.
+
+        Parameters
+        ----------
+        s : torch.Tensor of shape (n_samples, in_features)
+            Latents.
+        x : torch.Tensor of shape (n_samples, out_features)
+            The observations they should decode to.
+
+        Returns
+        -------
+        self : Decoder
+            This module, with ``linear`` set.
+
+        Examples
+        --------
+        >>> s = torch.randn(100, 2)
+        >>> dec = Decoder(2, [4], 3).fit_linear(s, s @ torch.ones(2, 3) + 1.0)
+        >>> torch.allclose(dec(s), s @ torch.ones(2, 3) + 1.0, atol=1e-4)
+        True
+        """
+        s64 = s.detach().double()
+        design = torch.cat([s64, torch.ones_like(s64[:, :1])], dim=1)
+        coef = torch.linalg.lstsq(design.cpu(), x.detach().double().cpu()).solution
+        with torch.no_grad():
+            self.linear.weight.copy_(coef[:-1].T)
+            self.linear.bias.copy_(coef[-1])
+        return self
 
     def forward(self, s):
         """Return the reconstruction, shape (batch, out_features), of latents ``s``."""
