@@ -60,6 +60,10 @@ _SMALL_STEP = 1 << 20
 # Share of the rows held out (data of at least _MIN_HOLDOUT_ROWS rows) to choose between
 # the linear and the nonlinear model and to measure reconstruction_r2_.
 _HOLDOUT = 0.1
+# Contiguous blocks of held-out rows over which mixing="auto" takes its standard error.
+_SCORE_BLOCKS = 10
+# The shortest recording piece a block may hold (enough rows to score).
+_MIN_SCORE_PIECE = 64
 _MIN_HOLDOUT_ROWS = 1000
 # The decoder of the contrastive estimators (fitted after their features on the training
 # rows): at most _DECODER_STEPS Adam steps of _DECODER_BATCH rows.
@@ -123,15 +127,34 @@ def _full_signature(init):
     return signature.replace(parameters=own + shared)
 
 
-def _accuracy_standard_error(score, n_rows):
-    """Binomial standard error of an accuracy measured on ``n_rows`` held-out rows.
+def _score_blocks(runs, min_piece):
+    """Cut held-out rows into about ``_SCORE_BLOCKS`` contiguous blocks.
 
-    The held-out scores of TCL and PCL (the estimators that compare their linear special
-    case) are classification accuracies.
+    Whole recordings go to a block where there are enough of them; otherwise the rows are
+    cut evenly, dropping any cut that would leave a recording piece shorter than
+    ``min_piece`` rows (too short to score).
     """
-    if not 0.0 <= score <= 1.0:
+    n = runs.shape[0]
+    starts = np.flatnonzero(np.concatenate([[True], runs[1:] != runs[:-1]]))
+    if starts.size >= _SCORE_BLOCKS:
+        cuts = starts[np.linspace(0, starts.size, _SCORE_BLOCKS + 1).astype(int)[1:-1]]
+        return np.split(np.arange(n), cuts)
+    bounds = np.concatenate([starts, [n]])
+    cuts = []
+    for cut in np.linspace(0, n, _SCORE_BLOCKS + 1).astype(int)[1:-1]:
+        gaps = np.abs(np.concatenate([bounds, cuts]) - cut)
+        if gaps.min() >= min_piece:
+            cuts.append(int(cut))
+    return np.split(np.arange(n), sorted(cuts))
+
+
+def _block_standard_error(values, weights):
+    """Return the standard error of the weighted mean of per-block ``values``."""
+    if values.size < 2:
         return 0.0
-    return float(np.sqrt(score * (1.0 - score) / max(n_rows, 1)))
+    mean = np.average(values, weights=weights)
+    w = weights / weights.sum()
+    return float(np.sqrt(np.sum(w**2 * (values - mean) ** 2) * values.size / (values.size - 1)))
 
 
 def _has_decoder(est):
@@ -250,6 +273,10 @@ class BaseNeuralICA(BaseICA):
     def _subset_fit_params(self, fit_params, rows):
         """``fit_params`` restricted to the training ``rows`` (e.g. TCL's labels)."""
         return fit_params
+
+    def _min_piece_rows(self):
+        """Fewest rows of one recording piece that ``_heldout_score`` can score."""
+        return _MIN_SCORE_PIECE
 
     def _heldout_score(self, X, runs, fit_params, rows):
         """Return the estimator's own ``score`` (higher is better) on held-out ``X``."""
@@ -584,23 +611,38 @@ class BaseNeuralICA(BaseICA):
             Z_fit, runs_fit = _Rows(Z, train_idx), _relabel(runs[train_idx])
             params_fit = self._subset_fit_params(fit_params, train_idx)
             held_out = np.asarray(X[test_idx])
+            runs_test = runs[test_idx]
+            blocks = _score_blocks(runs_test, self._min_piece_rows())
             candidates = {}
             for kind in ("linear", "nonlinear"):
                 self.selected_model_ = kind
                 self._train_module(Z_fit, runs_fit, params_fit)
-                score = self._heldout_score(
-                    held_out, _relabel(runs[test_idx]), fit_params, test_idx
+                scores = np.array(
+                    [
+                        self._heldout_score(
+                            held_out[b], _relabel(runs_test[b]), fit_params, test_idx[b]
+                        )
+                        for b in blocks
+                    ]
                 )
-                candidates[kind] = (score, {k: v for k, v in vars(self).items() if k.endswith("_")})
-            # The nonlinear model must beat its own linear special case on held-out data,
-            # by more than one standard error of its score (the one-standard-error rule:
-            # the simpler model unless the data clearly say otherwise).
-            margin = _accuracy_standard_error(candidates["nonlinear"][0], test_idx.size)
-            better = candidates["nonlinear"][0] - candidates["linear"][0] > margin
+                candidates[kind] = (
+                    scores,
+                    {k: v for k, v in vars(self).items() if k.endswith("_")},
+                )
+            # The nonlinear model must beat its own linear special case on held-out data by
+            # more than one standard error of the difference (the one-standard-error rule:
+            # the simpler model unless the data clearly say otherwise). The error is taken
+            # over contiguous blocks of held-out rows, so autocorrelated rows (EEG) do not
+            # count as independent evidence.
+            weights = np.array([b.size for b in blocks], dtype=np.float64)
+            diff = candidates["nonlinear"][0] - candidates["linear"][0]
+            better = np.average(diff, weights=weights) > _block_standard_error(diff, weights)
             kind = "nonlinear" if better else "linear"
             vars(self).update(candidates[kind][1])
             self.selected_model_ = kind
-            self.model_scores_ = {k: float(v[0]) for k, v in candidates.items()}
+            self.model_scores_ = {
+                k: float(np.average(v[0], weights=weights)) for k, v in candidates.items()
+            }
             # The kept network's statistics (ICA, normalisation) are taken on all the rows.
             self._after_fit(Z, runs, fit_params)
         else:

@@ -240,6 +240,9 @@ class PCL(BaseNeuralICA):
         return [width] * self.n_layers
 
     # ------------------------------------------------------------------- hooks
+    def _min_piece_rows(self):
+        return max(super()._min_piece_rows(), 2 * self.lag)
+
     def _check_fit_params(self, X, runs, n_components, fit_params):
         self._hidden_sizes(n_components)
         lengths = np.bincount(runs)
