@@ -18,21 +18,25 @@ with ``--sections`` (default: all, in this order):
     (whitening from the covariance, one pass over the data) and ``subsample="auto"``
     (iterate to convergence on a tenth of the rows, then finish on all of them).
 ``steps``
-    Optimiser steps per second of TCL, PCL and SlowVAE (vectors, and 32 x 32 sprite frames)
+    Optimiser steps per second of TCL, PCL, SlowVAE (vectors, and 32 x 32 sprite frames) and
+    IVAE
     at a moderate size with a fixed ``max_iter``, ``n_init=1`` and no early stopping, on the
     CPU and on the GPU; on the GPU also with ``precision="bf16"`` and ``compile=True`` when
     the estimators have those parameters. The rate is read from ``history_`` after the first
     logging interval (100 steps), so start-up and compilation are not in it; ``fit s`` is
     the whole ``fit``. ``vs CPU`` is the rate over the CPU row's rate.
-``tcl``, ``pcl``, ``slowvae``
+``tcl``, ``pcl``, ``slowvae``, ``ivae``
     The papers' scales through :mod:`nlica.experiments` (seed 0, FastICA alongside): TCL on
     20 sources, 256 segments x 512 samples, mixing depth 1 to 5; PCL on 20 sources, 2**18
-    samples, depth 3; SlowVAE and a beta-VAE on 64 x 64 sprite sequences. Each MCC is
+    samples, depth 3; SlowVAE and a beta-VAE on 64 x 64 sprite sequences; IVAE on 5 sources,
+    40 segments x 1000 samples (the iVAE paper's size, TCL's Laplace sources), depth 2 to 4
+    (TCL has its own section, so no TCL beside it). Each MCC is
     computed as the experiment computes it, and its rule is printed beside it: TCL, Pearson
     of FastICA of the features against ``|s|`` (FastICA: its absolute estimates); PCL,
     Pearson of the features against ``s``; sprites, Spearman of the posterior means against
-    the four continuous factors. The estimators use the ``"fast"`` preset (the papers' own
-    schedules take hours): TCL 6000 and PCL 8000 steps, SlowVAE 5000 (``--*-max-iter``).
+    the four continuous factors; IVAE, Pearson of the posterior means against ``s``. The
+    estimators use the ``"fast"`` preset (the papers' own schedules take hours): TCL 6000,
+    PCL 8000 and IVAE 6000 steps, SlowVAE 5000 (``--*-max-iter``).
 
 ``--budget`` seconds are shared out between the chosen sections (an earlier section's unused
 time passes to the later ones); a row that would start after its section's time is up is
@@ -62,9 +66,9 @@ if str(_HERE) not in sys.path:
 
 import _common  # noqa: E402
 
-SECTIONS = ("fastica", "steps", "tcl", "pcl", "slowvae")
+SECTIONS = ("fastica", "steps", "tcl", "pcl", "slowvae", "ivae")
 # Share of --budget per section, after estimates for an H100 at the full sizes.
-SHARES = {"fastica": 0.2, "steps": 0.3, "tcl": 0.22, "pcl": 0.1, "slowvae": 0.18}
+SHARES = {"fastica": 0.18, "steps": 0.28, "tcl": 0.2, "pcl": 0.1, "slowvae": 0.16, "ivae": 0.08}
 # Seconds: with the last row's overrun the full run stays under 8 minutes on an H100.
 DEFAULT_BUDGET = 420.0
 FASTICA_TARGET_S = 1.0
@@ -82,6 +86,13 @@ FULL = {
     },
     "pcl": {"n_sources": 20, "n_samples": 2**18, "layers": (3,), "params": {"mixing": "nonlinear"}},
     "slowvae": {"n_frames": 10_000, "image_size": 64, "n_groups": 10, "params": {"max_iter": 5000}},
+    "ivae": {
+        "n_sources": 5,
+        "n_segments": 40,
+        "segment_length": 1000,
+        "layers": (2, 3, 4),
+        "params": {},
+    },
 }
 # Small enough for a CPU smoke test of every section in under a minute.
 QUICK = {
@@ -105,6 +116,13 @@ QUICK = {
         "image_size": 8,
         "n_groups": 3,
         "params": {"max_iter": 60, "batch_size": 8},
+    },
+    "ivae": {
+        "n_sources": 3,
+        "n_segments": 8,
+        "segment_length": 128,
+        "layers": (2,),
+        "params": {"max_iter": 300},
     },
 }
 
@@ -153,6 +171,7 @@ TITLES = {
     "tcl": "TCL at the paper's scale (MCC rule per row)",
     "pcl": "PCL at the paper's scale (MCC rule per row)",
     "slowvae": "SlowVAE on sprite sequences (MCC rule per row)",
+    "ivae": "IVAE at the iVAE paper's size (MCC rule per row)",
 }
 
 
@@ -533,6 +552,15 @@ def _steps_specs(quick):
                 {"image_shape": (1, 8, 8), "batch_size": 8},
                 lambda d: {"groups": d.groups},
             ),
+            (
+                "IVAE",
+                "3 src, 8x128, L=2",
+                lambda s: datasets.make_tcl_dataset(
+                    3, n_layers=2, n_segments=8, segment_length=128, random_state=s
+                ),
+                {"n_layers": 2},
+                lambda d: {"segments": d.segments},
+            ),
         ]
     return [
         (
@@ -566,6 +594,15 @@ def _steps_specs(quick):
             lambda s: make_sprite_sequences(4000, image_size=32, n_groups=10, random_state=s),
             {"image_shape": (1, 32, 32), "batch_size": 64},
             lambda d: {"groups": d.groups},
+        ),
+        (
+            "IVAE",
+            "10 src, 64x512, L=3",
+            lambda s: datasets.make_tcl_dataset(
+                10, n_layers=3, n_segments=64, segment_length=512, random_state=s
+            ),
+            {"n_layers": 3},
+            lambda d: {"segments": d.segments},
         ),
     ]
 
@@ -907,12 +944,51 @@ def section_slowvae(ctx):
     return _paper_jobs(ctx, "slowvae", [job])
 
 
+def section_ivae(ctx):
+    """IVAE at the iVAE paper's size (5 sources, 40 segments x 1000), one job per depth.
+
+    Parameters
+    ----------
+    ctx : argparse.Namespace
+        Run context.
+
+    Returns
+    -------
+    rows : list of dict
+        IVAE rows per depth, or skipped rows.
+    """
+    from nlica.experiments import run_ivae_experiment
+
+    cfg = ctx.cfg["ivae"]
+    params = _with_max_iter(cfg["params"], ctx.args.ivae_max_iter)
+    jobs = []
+    for L in cfg["layers"]:
+        setting = f"L={L}, {cfg['n_sources']} src, {cfg['n_segments']}x{cfg['segment_length']}"
+        jobs.append(
+            (
+                setting,
+                lambda L=L: run_ivae_experiment(
+                    [L],
+                    n_seeds=1,
+                    n_sources=cfg["n_sources"],
+                    n_segments=cfg["n_segments"],
+                    segment_length=cfg["segment_length"],
+                    baselines=False,
+                    device=ctx.device,
+                    estimator_params=params,
+                ),
+            )
+        )
+    return _paper_jobs(ctx, "ivae", jobs)
+
+
 RUNNERS = {
     "fastica": (section_fastica, FASTICA_COLUMNS),
     "steps": (section_steps, STEPS_COLUMNS),
     "tcl": (section_tcl, PAPER_COLUMNS),
     "pcl": (section_pcl, PAPER_COLUMNS),
     "slowvae": (section_slowvae, PAPER_COLUMNS),
+    "ivae": (section_ivae, PAPER_COLUMNS),
 }
 
 
@@ -932,7 +1008,7 @@ def parse_args(argv=None):
     """
     parser = argparse.ArgumentParser(
         description="Benchmark nlica on a GPU: FastICA at scale, training steps per "
-        "second, paper-scale TCL / PCL / SlowVAE runs."
+        "second, paper-scale TCL / PCL / SlowVAE / IVAE runs."
     )
     parser.add_argument(
         "--device",
@@ -991,6 +1067,12 @@ def parse_args(argv=None):
         type=int,
         default=None,
         help="SlowVAE steps in the slowvae section (default 5000)",
+    )
+    parser.add_argument(
+        "--ivae-max-iter",
+        type=int,
+        default=None,
+        help="IVAE steps in the ivae section (default: the preset's)",
     )
     args = parser.parse_args(argv)
     names = [s.strip() for s in args.sections.split(",") if s.strip()]
@@ -1090,6 +1172,11 @@ def _run(args):
             **cfg["slowvae"],
             "transitions": "laplace",
             "params": _with_max_iter(cfg["slowvae"]["params"], args.slowvae_max_iter),
+        },
+        "ivae": {
+            **cfg["ivae"],
+            "preset": "fast",
+            "params": _with_max_iter(cfg["ivae"]["params"], args.ivae_max_iter),
         },
     }
     info = _common.environment_info(gpu=gpu is not None)

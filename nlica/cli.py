@@ -50,7 +50,7 @@ def _build_parser():
 
     exp = sub.add_parser(
         "experiment",
-        help="reproduce a paper's figure (tcl, pcl, slowvae)",
+        help="reproduce a paper's figure (tcl, pcl, slowvae, ivae)",
         description="Run `python -m nlica experiment NAME --help` for the options of "
         "each; results go to --out (default: results).",
     )
@@ -59,6 +59,7 @@ def _build_parser():
         ("tcl", "TCL: MCC against segments, a curve per depth"),
         ("pcl", "PCL: MCC against mixing depth"),
         ("slowvae", "SlowVAE: vector toys and sprite sequences"),
+        ("ivae", "IVAE: MCC against mixing depth, beside TCL and FastICA on the same data"),
     ):
         _add_experiment_options(names.add_parser(name, help=help_text, description=help_text), name)
 
@@ -83,14 +84,16 @@ def _build_parser():
 
 def _add_experiment_options(parser, name):
     """Add the options of one experiment: the sweep's own, then the shared ones."""
-    depths = [1, 2, 3] if name == "slowvae" else [1, 2, 3, 4, 5]
+    depths = {"slowvae": [1, 2, 3], "ivae": [1, 2, 3, 4]}.get(name, [1, 2, 3, 4, 5])
     parser.add_argument(
         "--layers",
         type=int,
         nargs="+",
-        default=depths,
+        # None for ivae: --quick then picks its own depths.
+        default=None if name == "ivae" else depths,
         help=f"mixing depths{' of the vector part' if name == 'slowvae' else ''} "
-        f"(default {' '.join(map(str, depths))})",
+        f"(default {' '.join(map(str, depths))}"
+        f"{'; 1 2 with --quick' if name == 'ivae' else ''})",
     )
     if name == "tcl":
         parser.add_argument(
@@ -103,6 +106,25 @@ def _add_experiment_options(parser, name):
         parser.add_argument("--segment-length", type=int, default=256)
     elif name == "pcl":
         parser.add_argument("--n-samples", type=int, default=2**15)
+    elif name == "ivae":
+        parser.add_argument("--n-segments", type=int, default=None, help="default 64 (16 quick)")
+        parser.add_argument(
+            "--segment-length", type=int, default=None, help="default 512 (128 quick)"
+        )
+        parser.add_argument(
+            "--snr-db",
+            type=float,
+            default=None,
+            help="add white Gaussian observation noise at this SNR in dB (default: none)",
+        )
+        parser.add_argument(
+            "--no-baselines", action="store_true", help="fit IVAE only (no TCL, no FastICA)"
+        )
+        parser.add_argument(
+            "--quick",
+            action="store_true",
+            help="small and fast (smoke test): depths 1 2, 16 segments of 128, one seed, 500 steps",
+        )
     else:
         parser.add_argument("--part", default="both", choices=["vector", "sprites", "both"])
         parser.add_argument(
@@ -190,6 +212,21 @@ def _run_experiment(args):
     elif args.name == "pcl":
         rows = experiments.run_pcl_experiment(args.layers, n_samples=args.n_samples, **common)
         written = experiments.pcl.report(rows, args.out)
+    elif args.name == "ivae":
+        if args.quick:
+            params.setdefault("max_iter", 500)
+            common["n_seeds"] = 1
+        rows = experiments.run_ivae_experiment(
+            args.layers or ([1, 2] if args.quick else [1, 2, 3, 4]),
+            n_segments=args.n_segments or (16 if args.quick else 64),
+            segment_length=args.segment_length or (128 if args.quick else 512),
+            snr_db=args.snr_db,
+            baselines=not args.no_baselines,
+            # --max-iter (and --quick's) also caps TCL, so a smoke test stays short.
+            baseline_params={k: v for k, v in params.items() if k == "max_iter"},
+            **common,
+        )
+        written = experiments.ivae.report(rows, args.out)
     else:
         rows, traversals = experiments.run_slowvae_experiment(
             args.part,

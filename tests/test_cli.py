@@ -54,6 +54,7 @@ def test_demo_quick_writes_table_and_plot(tmp_path, capsys):
         ["experiment", "tcl"],
         ["experiment", "pcl"],
         ["experiment", "slowvae"],
+        ["experiment", "ivae"],
     ],
     ids=lambda a: " ".join(a) or "top",
 )
@@ -287,6 +288,11 @@ def test_real_benchmarks_have_a_main():
         ),
         ("pcl", ["--n-samples"], ["--rate-prior", "--gamma", "--part", "--segments"]),
         ("slowvae", ["--rate-prior", "--gamma", "--part", "--image-size"], ["--segments"]),
+        (
+            "ivae",
+            ["--n-segments", "--segment-length", "--snr-db", "--quick", "--no-baselines"],
+            ["--rate-prior", "--gamma", "--part", "--n-samples"],
+        ),
     ],
 )
 def test_experiment_help_lists_its_own_options_only(name, own, foreign, capsys):

@@ -9,6 +9,7 @@ import pytest
 from nlica import experiments
 from nlica.cli import main as cli_main
 from nlica.experiments import (
+    run_ivae_experiment,
     run_pcl_experiment,
     run_slowvae_experiment,
     run_tcl_experiment,
@@ -39,6 +40,33 @@ def test_pcl_experiment_tiny():
         [1], n_seeds=1, n_sources=2, n_samples=512, estimator_params={"max_iter": 5}
     )
     _check_rows(rows, ["PCL", "FastICA"], "pearson")
+
+
+def test_ivae_experiment_tiny_same_data_for_all_methods():
+    kw = dict(n_seeds=1, n_sources=2, n_segments=4, segment_length=64)
+    rows = run_ivae_experiment(
+        [1], **kw, estimator_params={"max_iter": 5}, baseline_params={"max_iter": 5}
+    )
+    _check_rows(rows, ["IVAE", "TCL", "FastICA"], "pearson")
+    rules = {r["method"]: r["rule"] for r in rows}
+    assert rules == {"IVAE": "pearson vs s", "TCL": "pearson vs |s|", "FastICA": "pearson vs s"}
+    assert all(r["n_layers"] == 1 and r["snr_db"] == "inf" for r in rows)
+    # Noise changes the data (FastICA's MCC), and only IVAE runs without baselines.
+    noisy = run_ivae_experiment(
+        [1], **kw, snr_db=0.0, baselines=False, estimator_params={"max_iter": 5}
+    )
+    assert [r["method"] for r in noisy] == ["IVAE"] and noisy[0]["snr_db"] == 0.0
+    fastica = [r for r in rows if r["method"] == "FastICA"][0]
+    assert fastica["mcc"] > 0.95  # linear mixing, noiseless
+
+
+def test_add_noise_reaches_the_asked_snr():
+    from nlica.experiments.ivae import add_noise
+
+    X = np.random.default_rng(0).standard_normal((20000, 3)) * [1.0, 10.0, 0.1]
+    noise = add_noise(X, 20.0, 0) - X
+    np.testing.assert_allclose(noise.var(axis=0) / X.var(axis=0), 0.01, rtol=0.05)
+    np.testing.assert_array_equal(add_noise(X, 20.0, 0), add_noise(X, 20.0, 0))
 
 
 def test_slowvae_experiment_tiny_both_parts():
@@ -237,6 +265,38 @@ def test_cli_pcl_writes_outputs(tmp_path, capsys):
     assert (tmp_path / "pcl_experiment.png").stat().st_size > 1000
 
 
+def test_cli_ivae_writes_outputs(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    argv = ["ivae", "--layers", "1", "--n-segments", "4", "--segment-length", "64"]
+    argv += ["--n-sources", "2", "--seeds", "1", "--max-iter", "5", "--snr-db", "20"]
+    assert main([*argv, "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "MCC rule" in out and "TCL" in out and "IVAE" in out
+    _check_outputs(tmp_path, "ivae_experiment")
+    rows = json.loads((tmp_path / "ivae_experiment.json").read_text())["rows"]
+    assert {r["method"] for r in rows} == {"IVAE", "TCL", "FastICA"}
+    # --max-iter caps the baseline too, so the smoke test stays short.
+    assert all(r["snr_db"] == 20.0 for r in rows)
+    assert [r["n_iter"] for r in rows if r["method"] == "TCL"] == [5]
+
+
+def test_cli_ivae_quick_picks_small_settings(monkeypatch, tmp_path):
+    seen = {}
+
+    def fake(layers, **kw):
+        seen.update(layers=layers, **kw)
+        return [
+            {"method": "IVAE", "mcc": 0.5, "seconds": 1.0, "n_layers": 1, "snr_db": "inf"},
+        ]
+
+    monkeypatch.setattr(experiments, "run_ivae_experiment", fake)
+    monkeypatch.setattr(experiments.ivae, "_plot", None)
+    assert main(["ivae", "--quick", "--no-baselines", "--out", str(tmp_path)]) == 0
+    assert seen["layers"] == [1, 2] and seen["n_seeds"] == 1
+    assert (seen["n_segments"], seen["segment_length"]) == (16, 128)
+    assert seen["estimator_params"]["max_iter"] == 500 and seen["baselines"] is False
+
+
 def test_cli_slowvae_writes_outputs(tmp_path, capsys):
     pytest.importorskip("matplotlib")
     assert (
@@ -320,6 +380,10 @@ def test_cli_dispatch_through_package_cli(tmp_path):
         (lambda: run_tcl_experiment([1], 4), TypeError, "segments must be a sequence"),
         (lambda: run_pcl_experiment([]), ValueError, "layers is empty"),
         (lambda: run_pcl_experiment([1], n_seeds=0), ValueError, "n_seeds must be an integer"),
+        (lambda: run_ivae_experiment([]), ValueError, "layers is empty"),
+        (lambda: run_ivae_experiment([1], snr_db=np.inf), ValueError, "snr_db must be"),
+        (lambda: run_ivae_experiment([1], baselines=["PCL"]), ValueError, "unknown \\['PCL'\\]"),
+        (lambda: run_ivae_experiment([1], baselines="TCL"), TypeError, "baselines must be"),
         (
             lambda: run_slowvae_experiment("sprites", transitions=[]),
             ValueError,

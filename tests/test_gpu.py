@@ -271,10 +271,19 @@ def test_bench_quick_cpu_writes_json(bench, tmp_path, capsys):
         assert r["seconds"] > 0 and 0 <= r["amari"] < 0.1
     assert fastica[0]["ratio"] == pytest.approx(1.0)
     steps = payload["sections"]["steps"]
-    assert {r["method"] for r in steps} == {"TCL", "PCL", "SlowVAE"}
+    assert {r["method"] for r in steps} == {"TCL", "PCL", "SlowVAE", "IVAE"}
     for r in steps:
         assert r["device"] == "cpu" and r["steps"] == 200
         assert r["steps_per_s"] > 0 and np.isfinite(r["loss"])
+
+
+def test_bench_quick_ivae_section(bench, capsys):
+    sections = bench.main(["--quick", "--device", "cpu", "--sections", "ivae"])
+    rows = sections["ivae"]
+    assert [r["method"] for r in rows] == ["IVAE"] and rows[0]["status"] == "ok"
+    assert rows[0]["n_iter"] == 300 and 0.0 <= rows[0]["mcc"] <= 1.0
+    assert rows[0]["rule"] == "pearson vs s"
+    assert "IVAE at the iVAE paper's size" in capsys.readouterr().out
 
 
 def test_bench_budget_skips_rows(bench, capsys):
