@@ -166,8 +166,8 @@ class IVAE(BaseNeuralICA):
         "batch_size": "Samples per step, drawn uniformly with replacement; ``None`` takes "
         "the preset's ({batch_size}), capped at the number of samples.",
         "preset": '``"fast"``: Adam 1e-2 with cosine decay, 6000 steps of 1024 samples, '
-        "hidden layers ``max(32, 8 * n_components)`` wide, a Laplace prior; about 10 s "
-        "for 5 sources on one CPU core. "
+        "hidden layers ``max(32, 8 * n_components)`` wide, a Laplace prior; 20 to 60 s "
+        "for 5 sources (2 or 3 layers) on one core of a shared CPU. "
         '``"paper"``: the authors\' plain-ELBO variant -- Adam 1e-3 at a constant rate, '
         "7e4 steps of 256 samples, hidden layers ``2 * n_components`` wide, a Gaussian "
         "prior, decoder variance 0.01.",
