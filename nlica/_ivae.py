@@ -11,7 +11,12 @@ from ._neural import CHUNK_ROWS, BaseNeuralICA
 from .losses import conditional_prior_kl, gaussian_nll
 from .nn.ivae import IVAENet
 from .samplers import UniformSampler, cut_segments, encode_segments
-from .utils.validation import check_array_2d, check_groups, check_sample_weight
+from .utils.validation import (
+    check_array_2d,
+    check_groups,
+    check_sample_weight,
+    encode_known_labels,
+)
 
 __all__ = ["IVAE"]
 
@@ -306,25 +311,7 @@ class IVAE(BaseNeuralICA):
         return ((u - self.aux_mean_) / self.aux_scale_).astype(np.float32)
 
     def _segment_codes(self, segments, n_samples):
-        labels = np.asarray(segments)
-        if labels.ndim != 1 or labels.shape[0] != n_samples:
-            raise ValueError(
-                f"segments has shape {labels.shape} but X has {n_samples} samples; give one "
-                "label per sample."
-            )
-        try:
-            codes = np.clip(np.searchsorted(self.segment_classes_, labels), 0, self.n_segments_ - 1)
-            known = self.segment_classes_[codes] == labels
-        except TypeError as exc:
-            raise ValueError(
-                f"segments labels cannot be compared with those seen in fit: {exc}."
-            ) from exc
-        if not np.all(known):
-            raise ValueError(
-                f"segments contains the label {labels[~known][0]!r}, unseen in fit; the prior "
-                f"knows {self.n_segments_} segment labels (segment_classes_)."
-            )
-        return codes
+        return encode_known_labels(segments, self.segment_classes_, n_samples, knower="the prior")
 
     def _check_fit_params(self, X, runs, n_components, fit_params):
         self.aux_mean_ = self.aux_scale_ = None

@@ -367,12 +367,13 @@ class TCL(BaseNeuralICA):
         return kwargs
 
     def _encode(self, module, Z):
-        # The linear special case identifies the signed sources: w_i . z + b_i = c_i s_j,
-        # whose absolute values are its features; keep the signs.
+        # The linear special case's features are |w_i . z + b_i|; before the absolute value
+        # they are A s + b, signed, and the ICA on them (as on the network's A |s| + b)
+        # gives the signed sources.
         return module.encoder.out(Z) if self._linear() else module.encoder(Z)
 
     def _output(self, H):
-        return H if self._linear() else self.ica_.transform(H)
+        return self.ica_.transform(H)
 
     def _predict_segments(self, X=None, Z=None):
         """Float64 features and the predicted segment code of each row (as ndarrays)."""
@@ -431,8 +432,8 @@ class TCL(BaseNeuralICA):
         ica : bool, default=True
             Apply the linear ICA fitted on the training features. With False, return the
             features ``h(x)``, which equal ``A |s| + b`` for an unknown invertible ``A``.
-            Ignored by the linear model (``selected_model_ == "linear"``), whose features
-            before the absolute value, ``w_i . x + b_i``, are the signed sources.
+            The linear model (``selected_model_ == "linear"``) keeps its features before
+            the absolute value, ``W x + b = A s + b``: signed.
 
         Returns
         -------

@@ -6,8 +6,6 @@ fixed), and the conditional prior's log-variances ``lambda(u)``: a table with on
 segment for discrete labels, or an MLP of a continuous auxiliary variable.
 """
 
-import math
-
 import torch
 from torch import nn
 
@@ -78,7 +76,7 @@ class IVAENet(nn.Module):
         # The posterior variances of a nearly deterministic decoder are of the order of its
         # variance, far below 1: starting there spares Adam's bounded steps the way down.
         with torch.no_grad():
-            self.encoder[-1].bias[self.n_latents :] = math.log(float(decoder_var))
+            self.encoder[-1].bias[self.n_latents :] = torch.tensor(float(decoder_var)).log()
         self.decoder = _mlp(self.n_latents, hidden[::-1], n_features, slope)
         if n_segments is not None:
             # One row of log-variances per label: the one-hot-input linear map, as a table.
@@ -90,7 +88,7 @@ class IVAENet(nn.Module):
             self.prior_net = _mlp(
                 int(aux_features), list(prior_hidden_sizes), self.n_latents, slope
             )
-        self.register_buffer("decoder_logvar", torch.tensor(math.log(float(decoder_var))))
+        self.register_buffer("decoder_logvar", torch.tensor(float(decoder_var)).log())
 
     def encode(self, x):
         """Return the parameters of the Gaussian posterior ``q(z | x)``.
@@ -114,7 +112,7 @@ class IVAENet(nn.Module):
         Parameters
         ----------
         z : torch.Tensor of shape (batch, n_latents)
-            Latents.
+            Latent values (posterior means or samples).
 
         Returns
         -------
