@@ -131,9 +131,9 @@ axes[0].figure.savefig(out / "eeg_component_stability.png", dpi=100)
 # the training part better but generalises worse, and the linear model's blink matches
 # FastICA's (absolute correlation 0.95). A nonlinear model is not worth it here, and PCL
 # says so. TCL (4-s windows as segments) tells the windows apart only weakly (held-out
-# accuracy 0.035 for both models, chance 0.017); the network is not better by more than
-# one standard error, so TCL keeps its linear model too, whose sources are signed: its
-# blink correlates 0.91 with FastICA's (TCL's network would give magnitudes ``|s|``).
+# accuracy about 0.035 for both models, chance 0.017); the network is not better by more
+# than one standard error, so TCL keeps its linear model too, whose sources are signed:
+# its blink correlates 0.93 with FastICA's (TCL's network would give magnitudes ``|s|``).
 # SlowVAE has no linear comparison yet and misses the blink (0.58). For artifact removal
 # on EEG use FastICA, or PCL and TCL with ``mixing="auto"``.
 # The quick run of the documentation (one minute, 300 steps) is too short to show the
