@@ -129,7 +129,16 @@ others = [
         mean_corr_coef(np.abs(S), np.abs(results["FastICA, saturating mix"])),
     ),
     ("PCL", "Pearson vs |s|", mean_corr_coef(np.abs(S), np.abs(results["PCL, saturating mix"]))),
-    ("TCL", "Pearson vs |s|", mean_corr_coef(np.abs(S), tcl.transform(X_sat))),
+    (
+        "TCL",
+        "Pearson vs |s|",
+        mean_corr_coef(
+            np.abs(S),
+            np.abs(tcl.transform(X_sat))  # a linear TCL model's sources are signed
+            if tcl.selected_model_ == "linear"
+            else tcl.transform(X_sat),
+        ),
+    ),
 ]
 print("saturating mix, MCC (optimal matching):")
 for method, rule, mcc in others:

@@ -405,3 +405,23 @@ def test_save_figure_says_when_matplotlib_is_missing(tmp_path, capsys):
     assert save_figure(make, tmp_path / "fig.png") is None
     assert "matplotlib is not installed" in capsys.readouterr().out
     assert not (tmp_path / "fig.png").exists()
+
+
+def test_timed_row_scores_a_linear_tcl_model_by_magnitudes():
+    # TCL's linear model estimates signed sources; against |s| its |estimate| is scored.
+    from nlica.experiments import _runner
+
+    S = np.random.default_rng(0).laplace(size=(500, 3))
+
+    class Linear:
+        selected_model_ = "linear"
+
+        def fit_transform(self, X):
+            return -X
+
+    row, estimate = _runner.timed_row(
+        "TCL", Linear(), S, _runner.pearson_mcc(np.abs(S)), magnitudes=True
+    )
+    assert row["mcc"] > 0.999 and np.all(estimate >= 0)
+    row, _ = _runner.timed_row("TCL", Linear(), S, _runner.pearson_mcc(np.abs(S)))
+    assert row["mcc"] < 0.5

@@ -93,16 +93,28 @@ def pearson_mcc(target, absolute=False):
     return lambda estimate: mean_corr_coef(target, np.abs(estimate) if absolute else estimate)
 
 
-def timed_row(method, est, X, score, **fit_params):
+def signed_estimate(est):
+    """Whether ``est`` estimates signed sources where TCL's target is ``|s|``.
+
+    TCL's network estimates ``|s|``; its linear model (kept by ``mixing="auto"`` on
+    linear data) estimates ``s``, whose absolute values are then scored, as FastICA's.
+    """
+    return getattr(est, "selected_model_", None) == "linear"
+
+
+def timed_row(method, est, X, score, *, magnitudes=False, **fit_params):
     """Fit ``est`` to ``X`` and transform it (warnings silenced), time it and score it.
 
     Returns the row ``{"method", "mcc", "seconds", "n_iter"}`` (``mcc`` is
-    ``score(estimate)``) and the estimate.
+    ``score(estimate)``) and the estimate. With ``magnitudes`` (TCL against ``|s|``), a
+    signed estimate (:func:`signed_estimate`) is scored and returned as its absolute values.
     """
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         estimate = est.fit_transform(X, **fit_params)
+    if magnitudes and signed_estimate(est):
+        estimate = np.abs(estimate)
     mcc = score(estimate)
     row = {
         "method": method,

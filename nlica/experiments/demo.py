@@ -84,7 +84,9 @@ def run_demo(out_dir=".", *, n_sources=5, seed=0, quick=False, verbose=0, progre
                 kwargs = {"segments": segments} if method == "TCL" else {}
                 target = np.abs(S) if use_abs else S
                 linear_abs = use_abs and method == "FastICA"
-                row, S_est = timed_row(method, make(), X, pearson_mcc(target, linear_abs), **kwargs)
+                row, S_est = timed_row(
+                    method, make(), X, pearson_mcc(target, linear_abs), magnitudes=use_abs, **kwargs
+                )
                 S_est = np.abs(S_est) if linear_abs else S_est
                 rule = "pearson vs |s|" if use_abs else "pearson vs s"
                 rows.append(

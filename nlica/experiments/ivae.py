@@ -77,7 +77,12 @@ def _job(
     if "TCL" in baselines:
         tcl = TCL(**common, **baseline_params)
         row = _runner.timed_row(
-            "TCL", tcl, X, _runner.pearson_mcc(np.abs(data.S)), segments=data.segments
+            "TCL",
+            tcl,
+            X,
+            _runner.pearson_mcc(np.abs(data.S)),
+            magnitudes=True,
+            segments=data.segments,
         )[0]
         rows.append({**row, "rule": "pearson vs |s|"})
     if "FastICA" in baselines:

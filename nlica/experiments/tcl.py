@@ -12,8 +12,10 @@ from . import _runner
 
 __all__ = ["run_tcl_experiment", "report"]
 
-RULE = "pearson vs |s| (FastICA: |estimate|)"
-REPORT_RULE = "Pearson, estimate vs |s| (FastICA: |estimate|), Hungarian matching"
+RULE = "pearson vs |s| (FastICA, linear TCL: |estimate|)"
+REPORT_RULE = (
+    "Pearson, estimate vs |s| (FastICA and the linear TCL model: |estimate|), Hungarian matching"
+)
 
 
 def _job(
@@ -25,7 +27,7 @@ def _job(
 
     est = TCL(n_layers=n_layers, random_state=seed, device=device, **estimator_params)
     row, _ = _runner.timed_row(
-        "TCL", est, data.X, _runner.pearson_mcc(target), segments=data.segments
+        "TCL", est, data.X, _runner.pearson_mcc(target), magnitudes=True, segments=data.segments
     )
     rows = [row, _runner.fastica_row(data.X, seed, _runner.pearson_mcc(target, absolute=True))]
     for r in rows:
