@@ -45,6 +45,18 @@ _PRESETS = {
     },
 }
 _DEFAULT_HIDDEN = (128, 128)
+# With max_iter=None under preset "fast", training stops after about _AUTO_EPOCHS passes
+# over the pairs (8000 steps of 256 pairs at 2**15 frames, the preset's cap), and after no
+# fewer than _MIN_AUTO_STEPS: a 30-row toy needs no 8000 steps of 256 pairs drawn from
+# its 29 pairs.
+_AUTO_EPOCHS = 64
+_MIN_AUTO_STEPS = 200
+# rate_prior="auto" measures the whitened step size on at most this many pairs, and keeps
+# the rate within [_MIN_AUTO_RATE, _MAX_AUTO_RATE]; the paper's 6 for images.
+_STEP_PAIRS = 1 << 15
+_MIN_AUTO_RATE, _MAX_AUTO_RATE = 1.0, 100.0
+_PAPER_RATE = 6.0
+_MAX_STEP_FACTOR = 4.0
 # Pairs per chunk in score: two frames each, so 8 row chunks.
 _SCORE_PAIRS = 4 * CHUNK_ROWS
 
@@ -90,8 +102,12 @@ class SlowVAE(BaseNeuralICA):
         Weight of the KL divergence to N(0, I).
     gamma : float, default=10.0
         Weight of the KL divergence to the Laplace transition prior.
-    rate_prior : float, default=6.0
-        Rate ``lambda`` of the Laplace transition prior (the paper's 6).
+    rate_prior : float or "auto", default="auto"
+        Rate ``lambda`` of the Laplace transition prior (the paper's 6). ``"auto"``: for
+        vectors, the rate whose Laplace steps have the variance of the whitened data's
+        steps, ``sqrt(2) / step_scale_`` (kept within [1, 100]; about 6 for sources that
+        move by a quarter of their standard deviation per step, 16 for ones that move by a
+        tenth); for images, 6.
     learn_rate : bool, default=False
         Train one log-rate per latent (initialised at ``rate_prior``).
     symmetric : bool, default=True
@@ -102,11 +118,13 @@ class SlowVAE(BaseNeuralICA):
         terms favour decoders with orthogonal Jacobian columns, a pull that beats the sparse
         prior under nonlinear mixing; the full covariance removes it. Images always use the
         diagonal posterior.
-    max_decoder_scale : float, default=0.35
+    max_decoder_scale : float or "auto", default="auto"
         Upper bound of the Gaussian decoder's learned per-feature standard deviation, in
         whitened units. Unbounded, the scale grows to about 0.5 under ``gamma=10`` and the
-        model explains structure away as noise; very small bounds (0.01-0.05) make the
-        problem stiff. ``None``: unbounded. Ignored by a Bernoulli decoder.
+        model explains structure away as noise; a bound far above the typical step lets
+        the posterior noise hide the steps from the sparse prior; very small bounds make
+        the problem stiff. ``"auto"``: ``2 / lambda``, twice the Laplace scale (0.33 at
+        ``lambda = 6``). ``None``: unbounded. Ignored by a Bernoulli decoder.
     kl_warmup : int, default=0
         Steps over which the KL weights rise linearly from 0 to ``beta`` and ``gamma``.
     activation : {"relu", "leaky_relu", "elu"}, default="leaky_relu"
@@ -128,6 +146,9 @@ class SlowVAE(BaseNeuralICA):
     whitening_ : ndarray of shape (n_components, n_features) or None
         PCA-whitening matrix (``None`` for images).
     <fitted attributes>
+    step_scale_ : float or None
+        Root mean square of a whitened step ``z_t - z_{t-1}`` per latent, over at most
+        2**15 pairs (``None`` for images); it sets ``rate_prior="auto"``.
     n_iter_ : int
         Steps taken.
     loss_curve_ : list of float
@@ -165,10 +186,15 @@ class SlowVAE(BaseNeuralICA):
         'only). Unlike TCL and PCL, ``"auto"`` does not compare the two: the '
         "linear model trains poorly in the same budget, so it would lose on "
         "linearly mixed data too.",
-        "batch_size": "Pairs per step; ``None`` takes the preset's ({batch_size}).",
+        "max_iter": "Optimiser steps; ``None``: the preset's rule (``preset``).",
+        "batch_size": "Pairs per step; ``None`` takes the preset's ({batch_size}), at most "
+        "the number of pairs.",
         "learning_rate": "Adam learning rate; ``None`` takes the preset's ({learning_rate}).",
-        "preset": '``"fast"``: Adam 3e-3, 256 pairs, 8000 steps, cosine decay (one to '
-        'two minutes on two CPU cores for 5 features); ``"paper"``: Adam 1e-4, '
+        "preset": '``"fast"``: Adam 3e-3, 256 pairs, cosine decay, about 64 passes over '
+        "the pairs, at least 200 and at most 8000 steps (under a minute on two CPU "
+        "cores for 5 features and 2**15 frames), times ``lambda / 6`` (1 to 4) with "
+        '``rate_prior="auto"``; ``max_iter`` or ``batch_size`` given replace the rule, '
+        'and no batch has more pairs than the data. ``"paper"``: Adam 1e-4, '
         "32 pairs, 3e5 steps, constant rate.",
     }
 
@@ -178,11 +204,15 @@ class SlowVAE(BaseNeuralICA):
         "image_shape": ["array-like", None],
         "beta": [Interval(numbers.Real, 0.0, None, closed="left")],
         "gamma": [Interval(numbers.Real, 0.0, None, closed="left")],
-        "rate_prior": [Interval(numbers.Real, 0.0, None, closed="neither")],
+        "rate_prior": [Interval(numbers.Real, 0.0, None, closed="neither"), StrOptions({"auto"})],
         "learn_rate": ["boolean"],
         "symmetric": ["boolean"],
         "posterior": [StrOptions({"full", "diagonal"})],
-        "max_decoder_scale": [Interval(numbers.Real, 0.0, None, closed="neither"), None],
+        "max_decoder_scale": [
+            Interval(numbers.Real, 0.0, None, closed="neither"),
+            StrOptions({"auto"}),
+            None,
+        ],
         "kl_warmup": [Interval(numbers.Integral, 0, None, closed="left")],
         "activation": [StrOptions({"relu", "leaky_relu", "elu"})],
         "likelihood": [StrOptions({"auto", "gaussian", "bernoulli"})],
@@ -196,11 +226,11 @@ class SlowVAE(BaseNeuralICA):
         image_shape=None,
         beta=1.0,
         gamma=10.0,
-        rate_prior=6.0,
+        rate_prior="auto",
         learn_rate=False,
         symmetric=True,
         posterior="full",
-        max_decoder_scale=0.35,
+        max_decoder_scale="auto",
         kl_warmup=0,
         activation="leaky_relu",
         likelihood="auto",
@@ -272,15 +302,40 @@ class SlowVAE(BaseNeuralICA):
             self._image_shape(X.shape[1])
         return X, n_components
 
+    def _rate(self):
+        """Return the Laplace rate: ``rate_prior``, or for "auto" sqrt(2) / the step size."""
+        if self.rate_prior != "auto":
+            return float(self.rate_prior)
+        step = getattr(self, "step_scale_", None)
+        if step is None or not step > 0:
+            return _PAPER_RATE
+        # A Laplace step of rate lambda has variance 2 / lambda**2.
+        return float(np.clip(math.sqrt(2.0) / step, _MIN_AUTO_RATE, _MAX_AUTO_RATE))
+
     def _log_scale_bound(self):
         if self._likelihood() != "gaussian" or self.max_decoder_scale is None:
             return None
+        if self.max_decoder_scale == "auto":
+            # Twice the Laplace scale 1 / rate: the posterior noise the decoder's noise
+            # allows stays below the typical step, so the sparse prior sees the steps.
+            return math.log(2.0 / self._rate())
         return math.log(float(self.max_decoder_scale))
 
     # ------------------------------------------------------------ preprocessing
     def _whitens(self):
         # Vectors are PCA-whitened; image frames stay raw pixels.
         return not self._is_image()
+
+    def _fit_whitener(self, X, n_components):
+        super()._fit_whitener(X, n_components)
+        # The root mean square of a whitened step (per latent) sets rate_prior="auto".
+        self.step_scale_ = None
+        t = self._step_rows
+        if self.whitening_ is None or t.size == 0:
+            return
+        cur = (np.asarray(X[t], dtype=np.float64) - self.mean_) @ self.whitening_.T
+        prev = (np.asarray(X[t - 1], dtype=np.float64) - self.mean_) @ self.whitening_.T
+        self.step_scale_ = float(np.sqrt(np.mean((cur - prev) ** 2)))
 
     # -------------------------------------------------------------------- hooks
     def _build_module(self, n_features, n_components):
@@ -306,13 +361,38 @@ class SlowVAE(BaseNeuralICA):
             decoder,
             n_features,
             likelihood=likelihood,
-            rate_prior=self.rate_prior,
+            rate_prior=self._rate(),
             learn_rate=self.learn_rate,
             init_log_scale=init,
         )
 
+    def _setting(self, name):
+        # batch_size=None: no batch larger than the pairs counted in fit; max_iter=None
+        # under preset "fast": about _AUTO_EPOCHS passes over them (no fewer than
+        # _MIN_AUTO_STEPS steps, no more than the preset's).
+        value = super()._setting(name)
+        pairs = getattr(self, "_fit_pairs", None)
+        if not pairs or getattr(self, name, None) is not None:
+            return value
+        if name == "batch_size":
+            return int(min(value, pairs))
+        if name == "max_iter" and self.preset == "fast":
+            steps = math.ceil(_AUTO_EPOCHS * pairs / int(self._setting("batch_size")))
+            # Slower sources (a larger auto rate) get a smaller decoder noise bound, a
+            # stiffer loss, and proportionally more steps (up to _MAX_STEP_FACTOR times).
+            factor = 1.0
+            if self.rate_prior == "auto":
+                factor = min(max(self._rate() / _PAPER_RATE, 1.0), _MAX_STEP_FACTOR)
+            return int(factor * min(value, max(_MIN_AUTO_STEPS, steps)))
+        return value
+
     def _check_fit_params(self, X, runs, n_components, fit_params):
         self._hidden()  # validates hidden_layer_sizes before training
+        # Consecutive pairs within recordings: the step budget of max_iter=None, and (at
+        # most _STEP_PAIRS of them, evenly spaced) the step size of rate_prior="auto".
+        t = np.flatnonzero(runs[1:] == runs[:-1]) + 1
+        self._fit_pairs = int(t.size)
+        self._step_rows = t[:: -(-t.size // _STEP_PAIRS)] if t.size else t
         if self._likelihood() == "bernoulli" and (X.min() < 0 or X.max() > 1):
             raise ValueError(
                 "likelihood='bernoulli' needs X in [0, 1] (binary frames); got values in "

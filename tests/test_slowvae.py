@@ -208,3 +208,36 @@ def test_out_of_range_input_is_refused_not_nan():
     with pytest.raises(ValueError, match="S has values far outside"):
         vae.inverse_transform(np.full((4, 3), 1e300))
     assert np.all(np.isfinite(vae.inverse_transform(vae.transform(X))))
+
+
+def test_default_budget_follows_the_data_size():
+    # max_iter=None: about 64 passes over the pairs, at least 200 steps, at most the
+    # preset's 8000; batch_size=None: never more pairs than there are.
+    X = np.random.default_rng(0).standard_normal((30, 2))
+    vae = SlowVAE(hidden_layer_sizes=(8,), random_state=0, device="cpu").fit(X)
+    assert vae.n_iter_ == 200
+    assert vae._setting("batch_size") == 29
+    vae._fit_pairs = 4 * 2**15
+    assert (vae._setting("max_iter"), vae._setting("batch_size")) == (8000, 256)
+    vae._fit_pairs = 3999
+    assert vae._setting("max_iter") == 1000
+    explicit = SlowVAE(max_iter=7, batch_size=300)
+    explicit._fit_pairs = 29
+    assert (explicit._setting("max_iter"), explicit._setting("batch_size")) == (7, 300)
+    paper = SlowVAE(preset="paper")
+    paper._fit_pairs = 29
+    assert paper._setting("max_iter") == 300_000
+
+
+@pytest.mark.parametrize("rate", [6.0, 15.0])
+def test_auto_rate_matches_the_step_size(rate):
+    # Linear mixing of standardised sources: the whitened steps are a rotation of the
+    # sources' steps, whose variance is 2 / rate**2 (Laplace steps of rate ``rate``).
+    data = make_slowvae_dataset(3, n_samples=20000, rate=rate, random_state=0)
+    vae = _tiny(max_iter=1).fit(data.X)
+    assert vae.step_scale_ == pytest.approx(math.sqrt(2) / rate, rel=0.05)
+    assert float(vae.module_.log_rate[0].exp()) == pytest.approx(rate, rel=0.05)
+    assert vae._log_scale_bound() == pytest.approx(math.log(2 / vae._rate()))
+    fixed = _tiny(max_iter=1, rate_prior=6.0, max_decoder_scale=0.35).fit(data.X)
+    assert float(fixed.module_.log_rate[0].exp()) == pytest.approx(6.0)
+    assert fixed._log_scale_bound() == pytest.approx(math.log(0.35))
