@@ -122,7 +122,7 @@ def run(args):
                     "mcc": float(mcc),
                     "seconds": seconds,
                     "steps": int(est.n_iter_),
-                    "runs": len(getattr(est, "init_scores_", None) or [None]),
+                    "rate": float(est.module_.log_rate.exp().mean()),
                 }
             )
             print(f"{family} seed={seed}: MCC {mcc:.3f} in {seconds:.0f}s", file=sys.stderr)
@@ -178,7 +178,7 @@ def main(argv=None):
                 ("mcc", "MCC", ".3f"),
                 ("seconds", "seconds", ".0f"),
                 ("steps", "steps", "d"),
-                ("runs", "runs", "d"),
+                ("rate", "rate", ".1f"),
             ],
         )
     )

@@ -52,10 +52,12 @@ _DEFAULT_HIDDEN = (128, 128)
 _AUTO_EPOCHS = 64
 _MIN_AUTO_STEPS = 200
 # rate_prior="auto" measures the whitened step size on at most this many pairs, and keeps
-# the rate within [_MIN_AUTO_RATE, _MAX_AUTO_RATE]; the paper's 6 for images.
+# the rate within [_PAPER_RATE, _MAX_AUTO_RATE]; the paper's 6 for images. At 6 the
+# decoder noise bound of max_decoder_scale="auto" is _PAPER_SCALE (the tuned value).
 _STEP_PAIRS = 1 << 15
-_MIN_AUTO_RATE, _MAX_AUTO_RATE = 1.0, 100.0
+_MAX_AUTO_RATE = 100.0
 _PAPER_RATE = 6.0
+_PAPER_SCALE = 0.35
 _MAX_STEP_FACTOR = 4.0
 # Pairs per chunk in score: two frames each, so 8 row chunks.
 _SCORE_PAIRS = 4 * CHUNK_ROWS
@@ -105,9 +107,9 @@ class SlowVAE(BaseNeuralICA):
     rate_prior : float or "auto", default="auto"
         Rate ``lambda`` of the Laplace transition prior (the paper's 6). ``"auto"``: for
         vectors, the rate whose Laplace steps have the variance of the whitened data's
-        steps, ``sqrt(2) / step_scale_`` (kept within [1, 100]; about 6 for sources that
-        move by a quarter of their standard deviation per step, 16 for ones that move by a
-        tenth); for images, 6.
+        steps, ``sqrt(2) / step_scale_``, kept within [6, 100] (6 for sources that move
+        by a quarter of their standard deviation per step or more, 14 for ones that move
+        by a tenth); for images, 6.
     learn_rate : bool, default=False
         Train one log-rate per latent (initialised at ``rate_prior``).
     symmetric : bool, default=True
@@ -123,8 +125,9 @@ class SlowVAE(BaseNeuralICA):
         whitened units. Unbounded, the scale grows to about 0.5 under ``gamma=10`` and the
         model explains structure away as noise; a bound far above the typical step lets
         the posterior noise hide the steps from the sparse prior; very small bounds make
-        the problem stiff. ``"auto"``: ``2 / lambda``, twice the Laplace scale (0.33 at
-        ``lambda = 6``). ``None``: unbounded. Ignored by a Bernoulli decoder.
+        the problem stiff. ``"auto"``: ``0.35 * 6 / lambda`` (0.35 at the paper's
+        ``lambda = 6``, in proportion to the Laplace scale ``1 / lambda``). ``None``:
+        unbounded. Ignored by a Bernoulli decoder.
     kl_warmup : int, default=0
         Steps over which the KL weights rise linearly from 0 to ``beta`` and ``gamma``.
     activation : {"relu", "leaky_relu", "elu"}, default="leaky_relu"
@@ -309,16 +312,18 @@ class SlowVAE(BaseNeuralICA):
         step = getattr(self, "step_scale_", None)
         if step is None or not step > 0:
             return _PAPER_RATE
-        # A Laplace step of rate lambda has variance 2 / lambda**2.
-        return float(np.clip(math.sqrt(2.0) / step, _MIN_AUTO_RATE, _MAX_AUTO_RATE))
+        # A Laplace step of rate lambda has variance 2 / lambda**2. Faster sources keep
+        # the paper's rate, which serves them well; slower ones get theirs.
+        return float(np.clip(math.sqrt(2.0) / step, _PAPER_RATE, _MAX_AUTO_RATE))
 
     def _log_scale_bound(self):
         if self._likelihood() != "gaussian" or self.max_decoder_scale is None:
             return None
         if self.max_decoder_scale == "auto":
-            # Twice the Laplace scale 1 / rate: the posterior noise the decoder's noise
-            # allows stays below the typical step, so the sparse prior sees the steps.
-            return math.log(2.0 / self._rate())
+            # In proportion to the Laplace scale 1 / rate: the posterior noise that the
+            # decoder's noise allows stays below the typical step, so the sparse prior
+            # sees the steps.
+            return math.log(_PAPER_SCALE * _PAPER_RATE / self._rate())
         return math.log(float(self.max_decoder_scale))
 
     # ------------------------------------------------------------ preprocessing
@@ -382,7 +387,7 @@ class SlowVAE(BaseNeuralICA):
             # stiffer loss, and proportionally more steps (up to _MAX_STEP_FACTOR times).
             factor = 1.0
             if self.rate_prior == "auto":
-                factor = min(max(self._rate() / _PAPER_RATE, 1.0), _MAX_STEP_FACTOR)
+                factor = min(self._rate() / _PAPER_RATE, _MAX_STEP_FACTOR)
             return int(factor * min(value, max(_MIN_AUTO_STEPS, steps)))
         return value
 

@@ -274,7 +274,7 @@ def test_bench_command_passes_options(monkeypatch, tmp_path):
 def test_real_benchmarks_have_a_main():
     import runpy
 
-    for script in ("bench_fastica.py", "bench_nonlinear.py"):
+    for script in ("bench_fastica.py", "bench_nonlinear.py", "bench_slowvae.py"):
         assert callable(runpy.run_path(str(BENCH_DIR / script))["main"])
 
 

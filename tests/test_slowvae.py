@@ -229,7 +229,7 @@ def test_default_budget_follows_the_data_size():
     assert paper._setting("max_iter") == 300_000
 
 
-@pytest.mark.parametrize("rate", [6.0, 15.0])
+@pytest.mark.parametrize("rate", [8.0, 15.0])
 def test_auto_rate_matches_the_step_size(rate):
     # Linear mixing of standardised sources: the whitened steps are a rotation of the
     # sources' steps, whose variance is 2 / rate**2 (Laplace steps of rate ``rate``).
@@ -237,7 +237,16 @@ def test_auto_rate_matches_the_step_size(rate):
     vae = _tiny(max_iter=1).fit(data.X)
     assert vae.step_scale_ == pytest.approx(math.sqrt(2) / rate, rel=0.05)
     assert float(vae.module_.log_rate[0].exp()) == pytest.approx(rate, rel=0.05)
-    assert vae._log_scale_bound() == pytest.approx(math.log(2 / vae._rate()))
+    assert vae._log_scale_bound() == pytest.approx(math.log(0.35 * 6 / vae._rate()))
     fixed = _tiny(max_iter=1, rate_prior=6.0, max_decoder_scale=0.35).fit(data.X)
     assert float(fixed.module_.log_rate[0].exp()) == pytest.approx(6.0)
     assert fixed._log_scale_bound() == pytest.approx(math.log(0.35))
+
+
+def test_auto_rate_keeps_the_paper_rate_for_fast_sources():
+    # Steps larger than those of rate 6 keep 6 and the tuned decoder bound 0.35.
+    data = make_slowvae_dataset(3, n_samples=4000, rate=3.0, random_state=0)
+    vae = _tiny(max_iter=1).fit(data.X)
+    assert vae.step_scale_ > math.sqrt(2) / 6
+    assert vae._rate() == 6.0
+    assert vae._log_scale_bound() == pytest.approx(math.log(0.35))
