@@ -335,7 +335,8 @@ class SlowVAE(BaseNeuralICA):
         super()._fit_whitener(X, n_components)
         # The root mean square of a whitened step (per latent) sets rate_prior="auto".
         self.step_scale_ = None
-        t = self._step_rows
+        # Needed only here: not kept in the fitted (saved) state.
+        t = self.__dict__.pop("_step_rows")
         if self.whitening_ is None or t.size == 0:
             return
         cur = (np.asarray(X[t], dtype=np.float64) - self.mean_) @ self.whitening_.T
