@@ -836,6 +836,26 @@ def _with_max_iter(params, max_iter):
     return params
 
 
+def _depth_jobs(ctx, section, run, describe, **run_kwargs):
+    """Run one paper-scale job per depth in ``ctx.cfg[section]["layers"]``.
+
+    Each job is ``run([L], n_seeds=1, device=..., estimator_params=..., **run_kwargs)``,
+    labelled ``"L=..., " + describe(cfg)``; ``--SECTION-max-iter`` caps the steps.
+    """
+    cfg = ctx.cfg[section]
+    params = _with_max_iter(cfg["params"], getattr(ctx.args, f"{section}_max_iter"))
+    jobs = [
+        (
+            f"L={L}, {describe(cfg)}",
+            lambda L=L: run(
+                [L], n_seeds=1, device=ctx.device, estimator_params=params, **run_kwargs
+            ),
+        )
+        for L in cfg["layers"]
+    ]
+    return _paper_jobs(ctx, section, jobs)
+
+
 def section_tcl(ctx):
     """TCL at the paper's scale, one job per mixing depth.
 
@@ -852,25 +872,15 @@ def section_tcl(ctx):
     from nlica.experiments import run_tcl_experiment
 
     cfg = ctx.cfg["tcl"]
-    params = _with_max_iter(cfg["params"], ctx.args.tcl_max_iter)
-    jobs = []
-    for L in cfg["layers"]:
-        setting = f"L={L}, {cfg['n_sources']} src, {cfg['n_segments']}x{cfg['segment_length']}"
-        jobs.append(
-            (
-                setting,
-                lambda L=L: run_tcl_experiment(
-                    [L],
-                    [cfg["n_segments"]],
-                    n_seeds=1,
-                    n_sources=cfg["n_sources"],
-                    segment_length=cfg["segment_length"],
-                    device=ctx.device,
-                    estimator_params=params,
-                ),
-            )
-        )
-    return _paper_jobs(ctx, "tcl", jobs)
+    return _depth_jobs(
+        ctx,
+        "tcl",
+        run_tcl_experiment,
+        lambda c: f"{c['n_sources']} src, {c['n_segments']}x{c['segment_length']}",
+        segments=[cfg["n_segments"]],
+        n_sources=cfg["n_sources"],
+        segment_length=cfg["segment_length"],
+    )
 
 
 def section_pcl(ctx):
@@ -889,24 +899,14 @@ def section_pcl(ctx):
     from nlica.experiments import run_pcl_experiment
 
     cfg = ctx.cfg["pcl"]
-    params = _with_max_iter(cfg["params"], ctx.args.pcl_max_iter)
-    jobs = []
-    for L in cfg["layers"]:
-        setting = f"L={L}, {cfg['n_sources']} src, {cfg['n_samples']} samples"
-        jobs.append(
-            (
-                setting,
-                lambda L=L: run_pcl_experiment(
-                    [L],
-                    n_seeds=1,
-                    n_sources=cfg["n_sources"],
-                    n_samples=cfg["n_samples"],
-                    device=ctx.device,
-                    estimator_params=params,
-                ),
-            )
-        )
-    return _paper_jobs(ctx, "pcl", jobs)
+    return _depth_jobs(
+        ctx,
+        "pcl",
+        run_pcl_experiment,
+        lambda c: f"{c['n_sources']} src, {c['n_samples']} samples",
+        n_sources=cfg["n_sources"],
+        n_samples=cfg["n_samples"],
+    )
 
 
 def section_slowvae(ctx):
@@ -960,26 +960,16 @@ def section_ivae(ctx):
     from nlica.experiments import run_ivae_experiment
 
     cfg = ctx.cfg["ivae"]
-    params = _with_max_iter(cfg["params"], ctx.args.ivae_max_iter)
-    jobs = []
-    for L in cfg["layers"]:
-        setting = f"L={L}, {cfg['n_sources']} src, {cfg['n_segments']}x{cfg['segment_length']}"
-        jobs.append(
-            (
-                setting,
-                lambda L=L: run_ivae_experiment(
-                    [L],
-                    n_seeds=1,
-                    n_sources=cfg["n_sources"],
-                    n_segments=cfg["n_segments"],
-                    segment_length=cfg["segment_length"],
-                    baselines=False,
-                    device=ctx.device,
-                    estimator_params=params,
-                ),
-            )
-        )
-    return _paper_jobs(ctx, "ivae", jobs)
+    return _depth_jobs(
+        ctx,
+        "ivae",
+        run_ivae_experiment,
+        lambda c: f"{c['n_sources']} src, {c['n_segments']}x{c['segment_length']}",
+        n_sources=cfg["n_sources"],
+        n_segments=cfg["n_segments"],
+        segment_length=cfg["segment_length"],
+        baselines=False,
+    )
 
 
 RUNNERS = {
