@@ -23,14 +23,20 @@ def test_sklearn_compatible(estimator, check):
     check(estimator)
 
 
-# scikit-learn's checks at default parameters. The neural estimators' defaults train for
+# scikit-learn's checks at default parameters. TCL's, PCL's and IVAE's defaults train for
 # thousands of steps per fit, and the checks fit dozens of times: minutes per estimator
-# on a CPU, so those run with the slow tests (make test-slow).
+# on a CPU, so those run with the slow tests (make test-slow). SlowVAE's default step
+# budget follows the data size (200 steps on the checks' toy data): it runs in CI.
 @pytest.mark.parametrize(
     "cls",
     [
         nlica.FastICA,
-        *(pytest.param(getattr(nlica, name), marks=pytest.mark.slow) for name in NEURAL),
+        nlica.SlowVAE,
+        *(
+            pytest.param(getattr(nlica, name), marks=pytest.mark.slow)
+            for name in NEURAL
+            if name != "SlowVAE"
+        ),
     ],
     ids=lambda cls: cls.__name__,
 )
