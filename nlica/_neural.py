@@ -45,7 +45,13 @@ from ._rows import CHUNK_ROWS, _mean_cov, _relabel, _Rows, _StreamedRows
 from ._training import TrainConfig, train
 from .base import BaseICA, resolve_device, usable_device
 from .nn.modules import Decoder
-from .utils.validation import caller_stacklevel, check_array_2d, check_groups, check_time_in_rows
+from .utils.validation import (
+    caller_stacklevel,
+    check_array_2d,
+    check_groups,
+    check_time_in_rows,
+    group_runs,
+)
 from .utils.validation import column_signs as _column_signs
 
 __all__ = ["BaseNeuralICA", "CHUNK_ROWS", "TRAINING_PARAMETERS"]
@@ -135,7 +141,7 @@ def _score_blocks(runs, min_piece):
     ``min_piece`` rows (too short to score).
     """
     n = runs.shape[0]
-    starts = np.flatnonzero(np.concatenate([[True], runs[1:] != runs[:-1]]))
+    starts = group_runs(_relabel(runs))[0]
     if starts.size >= _SCORE_BLOCKS:
         cuts = starts[np.linspace(0, starts.size, _SCORE_BLOCKS + 1).astype(int)[1:-1]]
         return np.split(np.arange(n), cuts)

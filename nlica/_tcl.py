@@ -18,6 +18,7 @@ from .utils.validation import (
     check_groups,
     check_sample_weight,
     encode_known_labels,
+    segment_runs,
 )
 
 __all__ = ["TCL"]
@@ -403,10 +404,8 @@ class TCL(BaseNeuralICA):
         n = runs.shape[0]
         if n < _MIN_HOLDOUT_ROWS:
             return np.arange(n), np.arange(0)
-        codes = fit_params["codes"]
-        cut = np.flatnonzero((codes[1:] != codes[:-1]) | (runs[1:] != runs[:-1])) + 1
-        starts = np.concatenate([[0], cut])
-        lengths = np.diff(np.concatenate([starts, [n]]))
+        starts, stops = segment_runs(fit_params["codes"], runs)
+        lengths = stops - starts
         position = np.arange(n) - np.repeat(starts, lengths)
         held = position >= np.repeat(lengths - lengths // 10, lengths)
         rows = np.arange(n)

@@ -10,8 +10,8 @@ from sklearn.utils import check_random_state
 
 from .._fastica import FastICA
 from ..samplers import cut_segments
-from ..utils.validation import check_array_2d, check_groups, check_labels
-from ._common import _auto_segment_length, _check_int, _segment_runs, _standardise
+from ..utils.validation import check_array_2d, check_groups, check_labels, segment_runs
+from ._common import _auto_segment_length, _check_int, _standardise
 
 _METHODS = ("fastica", "tcl", "pcl", "slowvae")
 _ASSUMPTIONS = {
@@ -241,7 +241,7 @@ def _test_tcl(X, codes, runs):
     heteroscedasticity and autocorrelation consistent (Newey-West) standard error.
     """
     F = _segment_features(X)
-    starts, stops = _segment_runs(codes, runs)
+    starts, stops = segment_runs(codes, runs)
     mids = (starts + stops) // 2
     cum = np.vstack([np.zeros((1, F.shape[1])), np.cumsum(F, axis=0)])
     size1 = np.maximum(mids - starts, 1)

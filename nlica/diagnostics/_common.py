@@ -4,8 +4,6 @@ import numbers
 
 import numpy as np
 
-from ..utils.validation import group_runs
-
 
 def _check_int(value, name, low):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
@@ -16,13 +14,6 @@ def _check_int(value, name, low):
 def _auto_segment_length(n):
     """Return the segment length of TCL's ``segment_length="auto"`` for ``n`` samples."""
     return int(min(512, max(2, n // 16)))
-
-
-def _segment_runs(codes, runs):
-    """Return the starts and stops of the pieces of constant segment within one recording."""
-    change = np.ones(codes.shape[0], dtype=bool)
-    change[1:] = (codes[1:] != codes[:-1]) | (runs[1:] != runs[:-1])
-    return group_runs(np.cumsum(change) - 1)
 
 
 def _standardise(F):

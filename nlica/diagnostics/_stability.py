@@ -14,8 +14,14 @@ from sklearn.utils import check_random_state
 
 from .._fastica import FastICA
 from ..samplers import cut_segments
-from ..utils.validation import check_array_2d, check_groups, check_labels, group_runs
-from ._common import _auto_segment_length, _check_int, _segment_runs, _standardise
+from ..utils.validation import (
+    check_array_2d,
+    check_groups,
+    check_labels,
+    group_runs,
+    segment_runs,
+)
+from ._common import _auto_segment_length, _check_int, _standardise
 
 # ------------------------------------------------------------------------------------------
 # component stability
@@ -93,7 +99,7 @@ def _accepts(estimator, name):
 def _blocks(n, runs, codes):
     """Contiguous blocks for the block bootstrap: segments when given, else ~n/32 rows."""
     if codes is not None:
-        return _segment_runs(codes, runs)
+        return segment_runs(codes, runs)
     length = max(2, int(np.ceil(n / _N_BLOCKS)))
     starts, stops = [], []
     for a, b in zip(*group_runs(runs)):

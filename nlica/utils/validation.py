@@ -23,6 +23,7 @@ __all__ = [
     "caller_stacklevel",
     "check_time_in_rows",
     "group_runs",
+    "segment_runs",
 ]
 
 
@@ -522,6 +523,31 @@ def group_runs(runs):
     lengths = np.bincount(runs, minlength=n_runs)
     stops = np.cumsum(lengths)
     return stops - lengths, stops
+
+
+def segment_runs(codes, runs):
+    """Return the start and stop index of each piece of constant segment in one recording.
+
+    Parameters
+    ----------
+    codes : ndarray of shape (n_samples,)
+        Segment code of each sample.
+    runs : ndarray of shape (n_samples,)
+        Recording index of each sample.
+
+    Returns
+    -------
+    starts, stops : ndarray of int64
+        A new piece starts where the segment or the recording changes.
+
+    Examples
+    --------
+    >>> segment_runs(np.array([0, 0, 1, 1, 1]), np.array([0, 0, 0, 1, 1]))
+    (array([0, 2, 3]), array([2, 3, 5]))
+    """
+    change = np.ones(codes.shape[0], dtype=bool)
+    change[1:] = (codes[1:] != codes[:-1]) | (runs[1:] != runs[:-1])
+    return group_runs(np.cumsum(change) - 1)
 
 
 def column_signs(u):
