@@ -519,16 +519,17 @@ def _steps_specs(quick):
     from nlica._sprites import make_sprite_sequences
 
     if quick:
-        return [
-            (
-                "TCL",
-                "3 src, 8x128, L=2",
-                lambda s: datasets.make_tcl_dataset(
-                    3, n_layers=2, n_segments=8, segment_length=128, random_state=s
-                ),
-                {"n_layers": 2},
-                lambda d: {"segments": d.segments},
+        tcl = (
+            "TCL",
+            "3 src, 8x128, L=2",
+            lambda s: datasets.make_tcl_dataset(
+                3, n_layers=2, n_segments=8, segment_length=128, random_state=s
             ),
+            {"n_layers": 2},
+            lambda d: {"segments": d.segments},
+        )
+        return [
+            tcl,
             (
                 "PCL",
                 "3 src, 4096, L=2",
@@ -552,26 +553,19 @@ def _steps_specs(quick):
                 {"image_shape": (1, 8, 8), "batch_size": 8},
                 lambda d: {"groups": d.groups},
             ),
-            (
-                "IVAE",
-                "3 src, 8x128, L=2",
-                lambda s: datasets.make_tcl_dataset(
-                    3, n_layers=2, n_segments=8, segment_length=128, random_state=s
-                ),
-                {"n_layers": 2},
-                lambda d: {"segments": d.segments},
-            ),
+            ("IVAE", *tcl[1:]),  # IVAE on TCL's data
         ]
-    return [
-        (
-            "TCL",
-            "10 src, 64x512, L=3",
-            lambda s: datasets.make_tcl_dataset(
-                10, n_layers=3, n_segments=64, segment_length=512, random_state=s
-            ),
-            {"n_layers": 3},
-            lambda d: {"segments": d.segments},
+    tcl = (
+        "TCL",
+        "10 src, 64x512, L=3",
+        lambda s: datasets.make_tcl_dataset(
+            10, n_layers=3, n_segments=64, segment_length=512, random_state=s
         ),
+        {"n_layers": 3},
+        lambda d: {"segments": d.segments},
+    )
+    return [
+        tcl,
         (
             "PCL",
             "10 src, 2^16, L=3",
@@ -595,15 +589,7 @@ def _steps_specs(quick):
             {"image_shape": (1, 32, 32), "batch_size": 64},
             lambda d: {"groups": d.groups},
         ),
-        (
-            "IVAE",
-            "10 src, 64x512, L=3",
-            lambda s: datasets.make_tcl_dataset(
-                10, n_layers=3, n_segments=64, segment_length=512, random_state=s
-            ),
-            {"n_layers": 3},
-            lambda d: {"segments": d.segments},
-        ),
+        ("IVAE", *tcl[1:]),  # IVAE on TCL's data
     ]
 
 
