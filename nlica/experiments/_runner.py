@@ -10,7 +10,6 @@ jobs are assigned round-robin to the visible GPUs; several jobs may share one GP
 import csv
 import json
 import os
-import re
 import sys
 import time
 import warnings
@@ -22,7 +21,8 @@ from joblib import Parallel, delayed
 
 from .._fastica import FastICA
 from ..metrics import mean_corr_coef
-from ..plotting import _plt
+from ..plotting import _plt, plot_mcc_curves
+from ..utils._docstrings import fill_doc
 
 __all__ = ["summarize"]
 
@@ -40,12 +40,7 @@ verbose : int, default=0
 """
 
 
-def runner_docs(func):
-    """Put the runner's parameter docs where ``func``'s docstring says ``<runner parameters>``."""
-    match = re.search(r"^( *)<runner parameters>\n", func.__doc__, re.MULTILINE)
-    fragment = "".join(match.group(1) + line + "\n" for line in _RUNNER_DOCS.splitlines())
-    func.__doc__ = func.__doc__[: match.start()] + fragment + func.__doc__[match.end() :]
-    return func
+runner_docs = fill_doc({"runner parameters": _RUNNER_DOCS})
 
 
 def job_device(device, index):
@@ -214,7 +209,21 @@ def run_sweep(settings, n_seeds, device, n_jobs, verbose, progress, desc, rows_o
     return run_jobs(jobs, labels, n_jobs, verbose, progress, desc, rows_of or (lambda r: r))
 
 
+def sweep_rows(settings, n_seeds, device, n_jobs, verbose, progress, desc):
+    """:func:`run_sweep` of jobs that each return a list of rows; the rows, in job order."""
+    results = run_sweep(settings, n_seeds, device, n_jobs, verbose, progress, desc)
+    return [row for rows in results for row in rows]
+
+
 # ------------------------------------------------------------------ tables and files
+def plot_by_depth(rows, title, rule):
+    """One panel of MCC against mixing depth, a curve per method; returns the figure."""
+    fig, ax = _plt().subplots(figsize=(5, 3.8))
+    plot_mcc_curves(rows, x="n_layers", curve="method", ax=ax, title=title, rule=rule)
+    fig.tight_layout()
+    return fig
+
+
 def summarize(rows, keys):
     """Mean, min and max MCC and mean seconds over seeds for each setting.
 

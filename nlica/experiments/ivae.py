@@ -9,7 +9,6 @@ import numpy as np
 from .._ivae import IVAE
 from .._tcl import TCL
 from ..datasets import make_tcl_dataset
-from ..plotting import _plt, plot_mcc_curves
 from . import _runner
 
 __all__ = ["run_ivae_experiment", "report", "add_noise"]
@@ -190,25 +189,15 @@ def run_ivae_experiment(
         "baseline_params": dict(baseline_params or {}),
     }
     settings = [(_job, (n_layers,), kwargs, f"L={n_layers}") for n_layers in layers]
-    results = _runner.run_sweep(
+    return _runner.sweep_rows(
         settings, n_seeds, device, n_jobs, verbose, progress, "ivae experiment"
     )
-    return [row for rows in results for row in rows]
 
 
 def _plot(rows):
-    fig, ax = _plt().subplots(figsize=(5, 3.8))
     snr = rows[0]["snr_db"]
-    plot_mcc_curves(
-        rows,
-        x="n_layers",
-        curve="method",
-        ax=ax,
-        title="IVAE, TCL and FastICA by mixing depth" + ("" if snr == "inf" else f" ({snr:g} dB)"),
-        rule="Pearson vs s (TCL: vs |s|)",
-    )
-    fig.tight_layout()
-    return fig
+    title = "IVAE, TCL and FastICA by mixing depth" + ("" if snr == "inf" else f" ({snr:g} dB)")
+    return _runner.plot_by_depth(rows, title, "Pearson vs s (TCL: vs |s|)")
 
 
 def report(rows, out_dir):

@@ -6,7 +6,6 @@ the papers".
 
 from .._pcl import PCL
 from ..datasets import make_pcl_dataset
-from ..plotting import _plt, plot_mcc_curves
 from . import _runner
 
 __all__ = ["run_pcl_experiment", "report"]
@@ -82,24 +81,13 @@ def run_pcl_experiment(
         "estimator_params": dict(estimator_params or {}),
     }
     settings = [(_job, (n_layers,), kwargs, f"L={n_layers}") for n_layers in layers]
-    results = _runner.run_sweep(
+    return _runner.sweep_rows(
         settings, n_seeds, device, n_jobs, verbose, progress, "pcl experiment"
     )
-    return [row for rows in results for row in rows]
 
 
 def _plot(rows):
-    fig, ax = _plt().subplots(figsize=(5, 3.8))
-    plot_mcc_curves(
-        rows,
-        x="n_layers",
-        curve="method",
-        ax=ax,
-        title="PCL vs FastICA by mixing depth",
-        rule="Pearson vs s",
-    )
-    fig.tight_layout()
-    return fig
+    return _runner.plot_by_depth(rows, "PCL vs FastICA by mixing depth", "Pearson vs s")
 
 
 def report(rows, out_dir):

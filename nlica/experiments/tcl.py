@@ -96,10 +96,9 @@ def run_tcl_experiment(
         for n_layers in layers
         for n_segments in segments
     ]
-    results = _runner.run_sweep(
+    return _runner.sweep_rows(
         settings, n_seeds, device, n_jobs, verbose, progress, "tcl experiment"
     )
-    return [row for rows in results for row in rows]
 
 
 def _plot(rows):
