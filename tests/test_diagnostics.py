@@ -200,6 +200,29 @@ def test_stability_separates_identifiable_components(resample, n):
     assert "stability" in str(result)
 
 
+def test_stability_flags_a_component_that_blends_in_a_few_runs():
+    # Two sources; in the runs listed in `blended` the estimates are rotated by 40 degrees,
+    # so there the two components blend. A mean over all pairs of runs (ICASSO's index)
+    # still scores about 0.7; a component must be found distinctly in nearly every pair.
+    from nlica.diagnostics._stability import _cluster_scores
+
+    S = np.random.default_rng(0).laplace(size=(4000, 2))
+    S = (S - S.mean(axis=0)) / S.std(axis=0)
+
+    def scores(blended, n_fits=11):
+        angles = np.where(np.isin(np.arange(n_fits), blended), np.deg2rad(40.0), 0.0)
+        rot = [np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]]) for a in angles]
+        E = np.hstack([S @ R.T for R in rot])
+        C = np.abs(np.corrcoef(E, rowvar=False))
+        labels = np.tile([0, 1], n_fits)
+        return _cluster_scores(C, labels, 2, ~np.eye(n_fits, dtype=bool))
+
+    clean, centre = scores([])
+    assert np.all(clean > 0.95) and set(centre % 2) == {0, 1}
+    blended, _ = scores([3, 7])
+    assert np.all(blended < 0.3)
+
+
 def test_stability_seed_mode_and_jobs():
     rng = np.random.default_rng(1)
     X = rng.laplace(size=(2000, 3)) @ rng.normal(size=(3, 3))
