@@ -70,6 +70,8 @@ _SCORE_PAIRS = 4 * CHUNK_ROWS
 # kept. Started there, a quarter of the nonlinear model's step budget each is enough.
 _WARM_ROWS = 1 << 16
 _WARM_ITER = 500
+_WARM_PAIRS = 1 << 12
+_WARM_SCALES = tuple(2.0 ** (-k / 2) for k in range(7))
 _LINEAR_STEP_SHARE = 0.25
 
 
@@ -370,11 +372,7 @@ class SlowVAE(BaseNeuralICA):
             decoder = MLPDecoder(n_components, hidden, n_features, self.activation)
         bound = self._log_scale_bound()
         init = 0.0 if bound is None else min(0.0, bound)
-        starts = getattr(self, "_warm_starts", None)
-        if starts:
-            self._warm_init(encoder, decoder, starts[self._build_count % len(starts)], init)
-            self._build_count += 1
-        return SlowVAEModule(
+        module = SlowVAEModule(
             encoder,
             decoder,
             n_features,
@@ -383,23 +381,50 @@ class SlowVAE(BaseNeuralICA):
             learn_rate=self.learn_rate,
             init_log_scale=init,
         )
+        starts = getattr(self, "_warm_starts", None)
+        if starts:
+            self._warm_init(module, starts, init)
+        return module
 
-    @staticmethod
-    def _warm_init(encoder, decoder, warm, log_scale):
-        W, b = warm
-        d = W.shape[0]
+    def _set_linear(self, module, W, b, log_std):
+        """Set a linear encoder (mean ``W z + b``) and its inverse as the decoder."""
+        encoder, decoder = module.encoder, module.decoder
         enc, dec = encoder.net[-1], decoder.net[-1]
+        d, k = W.shape[0], encoder.n_latents
+        A = np.linalg.pinv(W)
         with torch.no_grad():
             enc.weight.zero_()
             enc.bias.zero_()
             enc.weight[:d] = torch.as_tensor(W, dtype=enc.weight.dtype)
             enc.bias[:d] = torch.as_tensor(b, dtype=enc.bias.dtype)
-            k = encoder.n_latents
-            enc.bias[k : 2 * k] = 2.0 * log_scale
-            A = np.linalg.pinv(W)
+            enc.bias[k : 2 * k] = 2.0 * log_std
             dec.weight.zero_()
             dec.weight[:, :d] = torch.as_tensor(A, dtype=dec.weight.dtype)
             dec.bias.copy_(torch.as_tensor(-A @ b, dtype=dec.bias.dtype))
+
+    def _warm_init(self, module, starts, log_scale):
+        """Start the linear special case at the best linear ICA unmixing and scale.
+
+        The latents of each start have unit variance; the loss prefers smaller ones (the
+        Laplace term shrinks them). The start, the scale of its latents and with it that
+        of the posterior noise (among ``_WARM_SCALES``) are those of the lowest loss on
+        the pairs kept in ``_warm_pairs`` (fixed posterior samples).
+        """
+        prev, cur = self._warm_pairs
+        eps = torch.randn(
+            (2 * cur.shape[0], module.encoder.n_latents),
+            generator=torch.Generator().manual_seed(0),
+        )
+        best = None
+        for W, b in starts:
+            for c in _WARM_SCALES:
+                self._set_linear(module, c * W, c * b, log_scale + math.log(c))
+                with torch.no_grad():
+                    recon, kl_n, kl_l = self._terms(module, prev, cur, eps)
+                    loss = float((recon + self.beta * kl_n + self.gamma * kl_l).mean())
+                if best is None or loss < best[0]:
+                    best = (loss, c * W, c * b, log_scale + math.log(c))
+        self._set_linear(module, *best[1:])
 
     def _setting(self, name):
         # batch_size=None: no batch larger than the pairs counted in fit; max_iter=None
@@ -429,16 +454,16 @@ class SlowVAE(BaseNeuralICA):
         # one run each; the run with the lowest final loss is kept.
         if self._linear() and not self._is_image():
             self._warm_starts = self._linear_warm_starts(Z, runs)
-            self._build_count = 0
         try:
             super()._train_module(Z, runs, fit_params)
         finally:
             self.__dict__.pop("_warm_starts", None)
-            self.__dict__.pop("_build_count", None)
+            self.__dict__.pop("_warm_pairs", None)
 
     def _n_init(self):
-        starts = getattr(self, "_warm_starts", None)
-        return len(starts) if starts else super()._n_init()
+        # A warm-started linear model is trained once: restarts would begin at the same
+        # point.
+        return 1 if getattr(self, "_warm_starts", None) else super()._n_init()
 
     def _linear_warm_starts(self, Z, runs):
         """Unmixings ``(W, b)`` of linear ICA of the whitened steps and of the rows.
@@ -472,6 +497,11 @@ class SlowVAE(BaseNeuralICA):
             if W.shape[0] == Z.shape[1] and np.all(np.isfinite(W)) and np.all(scale > 0):
                 W = W / scale[:, None]
                 starts.append((W, -W @ mean))
+        step = -(-t.size // _WARM_PAIRS)
+        self._warm_pairs = (
+            torch.as_tensor(prev[::step], dtype=torch.float32),
+            torch.as_tensor(cur[::step], dtype=torch.float32),
+        )
         return starts
 
     def _check_fit_params(self, X, runs, n_components, fit_params):
