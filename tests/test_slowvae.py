@@ -250,3 +250,33 @@ def test_auto_rate_keeps_the_paper_rate_for_fast_sources():
     assert vae.step_scale_ > math.sqrt(2) / 6
     assert vae._rate() == 6.0
     assert vae._log_scale_bound() == pytest.approx(math.log(0.35))
+
+
+def test_linear_model_starts_from_ica_of_the_steps():
+    # Sources with Laplace steps and near-Gaussian marginals: FastICA of the rows cannot
+    # separate them, FastICA of the steps can; one step of training keeps that start.
+    data = make_slowvae_dataset(3, n_samples=4000, random_state=1)
+    vae = SlowVAE(mixing="linear", max_iter=1, random_state=0, device="cpu").fit(data.X)
+    assert mean_corr_coef(data.S, vae.transform(data.X), method="spearman") >= 0.95
+    # Too few pairs for FastICA: the default initialisation, no error.
+    tiny = _tiny(mixing="linear").fit(data.X[:5])
+    assert tiny.transform(data.X[:5]).shape == (5, 3)
+
+
+@pytest.mark.parametrize(
+    "n_sources, n_layers, hidden, max_iter, expected",
+    [(3, 1, (16, 16), 300, "linear"), (2, 2, (32, 32), 400, "nonlinear")],
+)
+def test_auto_compares_the_linear_model_with_the_network(
+    n_sources, n_layers, hidden, max_iter, expected
+):
+    # mixing="auto": the warm-started linear model wins on linearly mixed data (and
+    # recovers the sources), the network on data mixed by a two-layer MLP.
+    data = make_slowvae_dataset(n_sources, n_layers=n_layers, n_samples=2000, random_state=0)
+    vae = SlowVAE(max_iter=max_iter, hidden_layer_sizes=hidden, random_state=0, device="cpu")
+    vae.fit(data.X)
+    assert vae.selected_model_ == expected
+    assert set(vae.model_scores_) == {"linear", "nonlinear"}
+    assert (len(vae.module_.encoder.net) == 1) == (expected == "linear")
+    if expected == "linear":
+        assert mean_corr_coef(data.S, vae.transform(data.X), method="spearman") >= 0.95
