@@ -13,7 +13,10 @@ defaults (plus ``--params``). The families:
   tailed than Laplace, as measured on natural object motion).
 
 The score is the Spearman MCC of ``transform(X)`` (posterior means) against the sources
-with optimal matching, on the training frames. The table gives each fit, then the worst
+with optimal matching, on the training frames; "kept model" is ``selected_model_`` (the
+default ``mixing="auto"`` fits the linear special case too and keeps the network only if
+it scores better on the held-out frames; with ``--layers 1`` it should keep the linear
+model). The table gives each fit, then the worst
 and the mean per family.
 
 Examples
@@ -123,9 +126,14 @@ def run(args):
                     "seconds": seconds,
                     "steps": int(est.n_iter_),
                     "rate": float(est.module_.log_rate.exp().mean()),
+                    "model": est.selected_model_,
                 }
             )
-            print(f"{family} seed={seed}: MCC {mcc:.3f} in {seconds:.0f}s", file=sys.stderr)
+            print(
+                f"{family} seed={seed}: MCC {mcc:.3f} ({est.selected_model_} model) in "
+                f"{seconds:.0f}s",
+                file=sys.stderr,
+            )
     return rows
 
 
@@ -179,6 +187,7 @@ def main(argv=None):
                 ("seconds", "seconds", ".0f"),
                 ("steps", "steps", "d"),
                 ("rate", "rate", ".1f"),
+                ("model", "kept model", ""),
             ],
         )
     )

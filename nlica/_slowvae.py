@@ -66,8 +66,9 @@ _MAX_STEP_FACTOR = 4.0
 _SCORE_PAIRS = 4 * CHUNK_ROWS
 # The linear special case (mixing="linear", and the linear candidate of "auto") starts
 # from FastICA (at most _WARM_ITER iterations on at most _WARM_ROWS pairs) of the
-# whitened steps and of the whitened rows, one run from each; the lower final loss is
-# kept. Started there, a quarter of the nonlinear model's step budget each is enough.
+# whitened steps or of the whitened rows, at one of _WARM_SCALES: those of the lowest
+# loss on _WARM_PAIRS pairs. Started there, one run of a quarter of the network's
+# default step budget is enough (its held-out score no longer improves with more).
 _WARM_ROWS = 1 << 16
 _WARM_ITER = 500
 _WARM_PAIRS = 1 << 12
@@ -196,11 +197,15 @@ class SlowVAE(BaseNeuralICA):
     _min_run_length = 2
     _presets = _PRESETS
     _parameter_docs = {
-        "mixing": '``"nonlinear"`` (also what ``"auto"`` means here): the encoder and '
-        'decoder as specified. ``"linear"``: linear encoder and decoder (vectors '
-        'only). Unlike TCL and PCL, ``"auto"`` does not compare the two: the '
-        "linear model trains poorly in the same budget, so it would lose on "
-        "linearly mixed data too.",
+        "mixing": '``"auto"`` (vectors): fit the linear special case and the network on '
+        "the first 90% of the rows and keep the network only if its held-out "
+        ":meth:`score` beats the linear model's by more than one standard error "
+        "(``selected_model_``, ``model_scores_``; images: the network). "
+        '``"linear"``: linear encoder and decoder (vectors only), started from FastICA '
+        "of the whitened steps or of the whitened rows, whichever gives the lower loss, "
+        "at the latent scale of lowest loss, and trained for a quarter of the "
+        "network's default steps (one run: ``n_init`` does not apply). "
+        '``"nonlinear"``: the encoder and decoder as specified.',
         "max_iter": "Optimiser steps; ``None``: the preset's rule (``preset``).",
         "batch_size": "Pairs per step; ``None`` takes the preset's ({batch_size}), at most "
         "the number of pairs.",
@@ -387,7 +392,12 @@ class SlowVAE(BaseNeuralICA):
         return module
 
     def _set_linear(self, module, W, b, log_std):
-        """Set a linear encoder (mean ``W z + b``) and its inverse as the decoder."""
+        """Set the encoder mean to ``W z + b``, the decoder to its inverse.
+
+        The posterior log-standard deviations start at ``log_std`` (the Cholesky factor's
+        off-diagonal at zero); surplus latents (``n_components`` above the whitened
+        dimension) start switched off.
+        """
         encoder, decoder = module.encoder, module.decoder
         enc, dec = encoder.net[-1], decoder.net[-1]
         d, k = W.shape[0], encoder.n_latents
@@ -450,8 +460,8 @@ class SlowVAE(BaseNeuralICA):
         return value
 
     def _train_module(self, Z, runs, fit_params):
-        # The linear special case starts from linear ICA solutions of the training rows,
-        # one run each; the run with the lowest final loss is kept.
+        # The linear special case starts from a linear ICA of the training rows (chosen
+        # in _build_module, by _warm_init).
         if self._linear() and not self._is_image():
             self._warm_starts = self._linear_warm_starts(Z, runs)
         try:
