@@ -13,10 +13,9 @@ defaults (plus ``--params``). The families:
   tailed than Laplace, as measured on natural object motion).
 
 The score is the Spearman MCC of ``transform(X)`` (posterior means) against the sources
-with optimal matching, on the training frames; "kept model" is ``selected_model_`` (the
-default ``mixing="auto"`` fits the linear special case too and keeps the network only if
-it scores better on the held-out frames; with ``--layers 1`` it should keep the linear
-model). The table gives each fit, then the worst
+with optimal matching, on the training frames; "kept model" is ``selected_model_``
+(the network at the default ``mixing="auto"``; ``--params '{"mixing": "linear"}'``
+fits the warm-started linear model). The table gives each fit, then the worst
 and the mean per family.
 
 Examples

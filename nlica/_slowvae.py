@@ -197,15 +197,13 @@ class SlowVAE(BaseNeuralICA):
     _min_run_length = 2
     _presets = _PRESETS
     _parameter_docs = {
-        "mixing": '``"auto"`` (vectors): fit the linear special case and the network on '
-        "the first 90% of the rows and keep the network only if its held-out "
-        ":meth:`score` beats the linear model's by more than one standard error "
-        "(``selected_model_``, ``model_scores_``; images: the network). "
+        "mixing": '``"nonlinear"`` (also what ``"auto"`` means here): the encoder and '
+        "decoder as specified (a held-out comparison with the linear model cost accuracy "
+        "on nonlinear data, see the user guide). "
         '``"linear"``: linear encoder and decoder (vectors only), started from FastICA '
         "of the whitened steps or of the whitened rows, whichever gives the lower loss, "
         "at the latent scale of lowest loss, and trained for a quarter of the "
-        "network's default steps (one run: ``n_init`` does not apply). "
-        '``"nonlinear"``: the encoder and decoder as specified.',
+        "network's default steps (one run: ``n_init`` does not apply).",
         "max_iter": "Optimiser steps; ``None``: the preset's rule (``preset``).",
         "batch_size": "Pairs per step; ``None`` takes the preset's ({batch_size}), at most "
         "the number of pairs.",
@@ -280,9 +278,11 @@ class SlowVAE(BaseNeuralICA):
         return _DEFAULT_HIDDEN if given is None else tuple(given)
 
     def _selects_mixing(self):
-        # Vectors: the linear special case, warm-started from linear ICA, against the
-        # network (the base class's one-standard-error rule on held-out pairs).
-        return not self._is_image()
+        # "auto" means "nonlinear": with the held-out comparison the network trains on 90%
+        # of the rows (box walks, seed 2: Spearman 0.955 -> 0.864) and on EEG it won for
+        # one seed of three by squashing the blink. The warm-started linear model stays
+        # available as mixing="linear".
+        return False
 
     def _linear_available(self):
         return not self._is_image()

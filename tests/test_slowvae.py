@@ -263,20 +263,12 @@ def test_linear_model_starts_from_ica_of_the_steps():
     assert tiny.transform(data.X[:5]).shape == (5, 3)
 
 
-@pytest.mark.parametrize(
-    "n_sources, n_layers, hidden, max_iter, expected",
-    [(3, 1, (16, 16), 300, "linear"), (2, 2, (32, 32), 400, "nonlinear")],
-)
-def test_auto_compares_the_linear_model_with_the_network(
-    n_sources, n_layers, hidden, max_iter, expected
-):
-    # mixing="auto": the warm-started linear model wins on linearly mixed data (and
-    # recovers the sources), the network on data mixed by a two-layer MLP.
-    data = make_slowvae_dataset(n_sources, n_layers=n_layers, n_samples=2000, random_state=0)
-    vae = SlowVAE(max_iter=max_iter, hidden_layer_sizes=hidden, random_state=0, device="cpu")
-    vae.fit(data.X)
-    assert vae.selected_model_ == expected
-    assert set(vae.model_scores_) == {"linear", "nonlinear"}
-    assert (len(vae.module_.encoder.net) == 1) == (expected == "linear")
-    if expected == "linear":
-        assert mean_corr_coef(data.S, vae.transform(data.X), method="spearman") >= 0.95
+def test_linear_model_recovers_linearly_mixed_sources_and_auto_is_nonlinear():
+    # The warm-started linear model recovers linearly mixed sources after a short fit;
+    # mixing="auto" means the network (no held-out comparison for SlowVAE).
+    data = make_slowvae_dataset(3, n_layers=1, n_samples=2000, random_state=0)
+    lin = SlowVAE(mixing="linear", max_iter=300, random_state=0, device="cpu").fit(data.X)
+    assert lin.selected_model_ == "linear" and len(lin.module_.encoder.net) == 1
+    assert mean_corr_coef(data.S, lin.transform(data.X), method="spearman") >= 0.95
+    auto = _tiny().fit(data.X)
+    assert auto.selected_model_ == "nonlinear" and len(auto.module_.encoder.net) > 1

@@ -62,9 +62,7 @@ def _vae_names(baseline_beta):
 
 
 def _vae_params(name, estimator_params, baseline_beta):
-    # The paper's networks: no comparison with the linear special case (mixing="auto"
-    # would keep a linear model on the one-layer toy) unless the caller asks for one.
-    params = {"mixing": "nonlinear", **estimator_params}
+    params = dict(estimator_params)
     if name == "beta-VAE":
         params.update(gamma=0.0, beta=float(baseline_beta))
     return params
