@@ -513,80 +513,66 @@ def _fastica_large(ctx):
 
 
 # --------------------------------------------------------------------------------- steps
+# Sizes of the steps section's problems, quick (a CPU smoke test) and full: k sources, L
+# mixing layers; pcl (rows, label); vae (rows, label, layers, groups); sprites (frames,
+# image size, groups, batch size).
+_STEPS_SIZES = {
+    True: dict(
+        k=3, L=2, segments=(8, 128), pcl=(4096, "4096"), pcl_params={"batch_size": 256},
+        vae=(2048, "2048", 1, 2), vae_params={"hidden_layer_sizes": (16, 16), "batch_size": 32},
+        sprites=(300, 8, 3, 8),
+    ),
+    False: dict(
+        k=10, L=3, segments=(64, 512), pcl=(2**16, "2^16"), pcl_params={},
+        vae=(2**15, "2^15", 2, 4), vae_params={}, sprites=(4000, 32, 10, 64),
+    ),
+}  # fmt: skip
+
+
 def _steps_specs(quick):
     """Return the problems of the steps section: (method, size, data, params, fit_kw)."""
     from nlica import datasets
     from nlica._sprites import make_sprite_sequences
 
-    if quick:
-        tcl = (
-            "TCL",
-            "3 src, 8x128, L=2",
-            lambda s: datasets.make_tcl_dataset(
-                3, n_layers=2, n_segments=8, segment_length=128, random_state=s
-            ),
-            {"n_layers": 2},
-            lambda d: {"segments": d.segments},
-        )
-        return [
-            tcl,
-            (
-                "PCL",
-                "3 src, 4096, L=2",
-                lambda s: datasets.make_pcl_dataset(3, n_layers=2, n_samples=4096, random_state=s),
-                {"n_layers": 2, "batch_size": 256},
-                lambda d: {},
-            ),
-            (
-                "SlowVAE",
-                "3 src, 2048, vectors",
-                lambda s: datasets.make_slowvae_dataset(
-                    3, n_samples=2048, n_groups=2, random_state=s
-                ),
-                {"hidden_layer_sizes": (16, 16), "batch_size": 32},
-                lambda d: {"groups": d.groups},
-            ),
-            (
-                "SlowVAE",
-                "300 frames 8x8",
-                lambda s: make_sprite_sequences(300, image_size=8, n_groups=3, random_state=s),
-                {"image_shape": (1, 8, 8), "batch_size": 8},
-                lambda d: {"groups": d.groups},
-            ),
-            ("IVAE", *tcl[1:]),  # IVAE on TCL's data
-        ]
+    z = _STEPS_SIZES[bool(quick)]
+    k, L, (n_seg, seg_len) = z["k"], z["L"], z["segments"]
+    n_pcl, pcl_label = z["pcl"]
+    n_vae, vae_label, vae_layers, vae_groups = z["vae"]
+    n_frames, size, n_groups, sprite_batch = z["sprites"]
     tcl = (
         "TCL",
-        "10 src, 64x512, L=3",
+        f"{k} src, {n_seg}x{seg_len}, L={L}",
         lambda s: datasets.make_tcl_dataset(
-            10, n_layers=3, n_segments=64, segment_length=512, random_state=s
+            k, n_layers=L, n_segments=n_seg, segment_length=seg_len, random_state=s
         ),
-        {"n_layers": 3},
+        {"n_layers": L},
         lambda d: {"segments": d.segments},
     )
     return [
         tcl,
         (
             "PCL",
-            "10 src, 2^16, L=3",
-            lambda s: datasets.make_pcl_dataset(10, n_layers=3, n_samples=2**16, random_state=s),
-            {"n_layers": 3},
+            f"{k} src, {pcl_label}, L={L}",
+            lambda s: datasets.make_pcl_dataset(k, n_layers=L, n_samples=n_pcl, random_state=s),
+            {"n_layers": L, **z["pcl_params"]},
             lambda d: {},
         ),
         (
             "SlowVAE",
-            "10 src, 2^15, vectors",
+            f"{k} src, {vae_label}, vectors",
             lambda s: datasets.make_slowvae_dataset(
-                10, n_layers=2, n_samples=2**15, n_groups=4, random_state=s
+                k, n_layers=vae_layers, n_samples=n_vae, n_groups=vae_groups, random_state=s
             ),
-            {},
+            dict(z["vae_params"]),
             lambda d: {"groups": d.groups},
         ),
         (
             "SlowVAE",
-            "4000 frames 32x32",
-            lambda s: make_sprite_sequences(4000, image_size=32, n_groups=10, random_state=s),
-            {"image_shape": (1, 32, 32), "batch_size": 64},
+            f"{n_frames} frames {size}x{size}",
+            lambda s: make_sprite_sequences(
+                n_frames, image_size=size, n_groups=n_groups, random_state=s
+            ),
+            {"image_shape": (1, size, size), "batch_size": sprite_batch},
             lambda d: {"groups": d.groups},
         ),
         ("IVAE", *tcl[1:]),  # IVAE on TCL's data
