@@ -31,6 +31,7 @@ from ._fastica_solvers import (
     fastica_solver,
 )
 from .base import BaseICA
+from .utils._docstrings import fill_doc
 from .utils.validation import caller_stacklevel, check_array_2d
 from .utils.validation import column_signs as _column_signs
 
@@ -38,6 +39,15 @@ __all__ = ["FastICA", "fastica_solver"]
 
 # Below this many samples a subsample warm start saves nothing.
 _SUBSAMPLE_MIN_SAMPLES = 50_000
+
+# scikit-learn's FastICA takes ``copy`` in transform and inverse_transform; nlica never
+# writes into its input, so the flag only keeps the signature.
+_copy_doc = fill_doc(
+    {
+        "copy": "copy : bool, default=True\n"
+        "    Kept for scikit-learn compatibility; ``X`` is never modified."
+    }
+)
 
 
 class FastICA(BaseICA):
@@ -474,6 +484,7 @@ class FastICA(BaseICA):
         self._validate_params()
         return self._fit(X, compute_sources=True)
 
+    @_copy_doc
     def transform(self, X, copy=True):
         """Recover the sources from ``X`` (apply the unmixing matrix).
 
@@ -481,8 +492,7 @@ class FastICA(BaseICA):
         ----------
         X : array-like of shape (n_samples, n_features)
             Data to transform.
-        copy : bool, default=True
-            Kept for scikit-learn compatibility; ``X`` is never modified.
+        <copy>
 
         Returns
         -------
@@ -496,6 +506,7 @@ class FastICA(BaseICA):
             X = X - self.mean_.astype(X.dtype)
         return X @ self.components_.T.astype(X.dtype)
 
+    @_copy_doc
     def inverse_transform(self, X, copy=True):
         """Map sources back to the data space.
 
@@ -503,8 +514,7 @@ class FastICA(BaseICA):
         ----------
         X : array-like of shape (n_samples, n_components)
             Sources.
-        copy : bool, default=True
-            Kept for scikit-learn compatibility; ``X`` is never modified.
+        <copy>
 
         Returns
         -------

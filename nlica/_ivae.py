@@ -8,9 +8,11 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._neural import CHUNK_ROWS, BaseNeuralICA
+from ._neural_params import SCORE_DATA_DOC
 from .losses import conditional_prior_kl, gaussian_nll
 from .nn.ivae import IVAENet
 from .samplers import UniformSampler, cut_segments, encode_segments
+from .utils._docstrings import fill_doc
 from .utils.validation import (
     check_array_2d,
     check_groups,
@@ -102,10 +104,6 @@ class IVAE(BaseNeuralICA):
     ----------
     n_components_ : int
         Number of sources.
-    n_features_in_ : int
-        Number of features seen in ``fit``.
-    feature_names_in_ : ndarray of str
-        Feature names, when ``X`` has string column names.
     aux_kind_ : {"segments", "aux"}
         The auxiliary variable ``fit`` was given.
     n_segments_ : int or None
@@ -118,12 +116,6 @@ class IVAE(BaseNeuralICA):
         Standardisation of ``aux`` before the prior network.
     module_ : torch.nn.Module
         The trained :class:`~nlica.nn.ivae.IVAENet`.
-    device_ : torch.device
-        The device used.
-    mean_ : ndarray of shape (n_features,)
-        Mean of ``X``.
-    whitening_ : ndarray of shape (n_components, n_features)
-        PCA whitening (to ``n_components`` dimensions) applied before the network.
     <fitted attributes>
     n_iter_ : int
         Optimiser steps taken.
@@ -132,8 +124,6 @@ class IVAE(BaseNeuralICA):
     history_ : list of dict
         One record per logging interval: ``step``, ``loss``, ``recon``, ``kl``, ``lr``,
         ``time``.
-    reconstruction_r2_ : float
-        R² of ``inverse_transform(transform(X))`` on the last 10% of the rows.
 
     See Also
     --------
@@ -181,9 +171,6 @@ class IVAE(BaseNeuralICA):
     }
 
     _parameter_constraints = {
-        "n_components": [Interval(numbers.Integral, 1, None, closed="left"), None],
-        "n_layers": [Interval(numbers.Integral, 1, None, closed="left")],
-        "hidden_layer_sizes": ["array-like", None],
         "prior": [StrOptions({"gaussian", "laplace"}), None],
         "decoder_var": [Interval(numbers.Real, 0.0, None, closed="neither"), None],
         "segment_length": [Interval(numbers.Integral, 1, None, closed="left"), None],
@@ -375,6 +362,7 @@ class IVAE(BaseNeuralICA):
         return module.decode(S)
 
     # ---------------------------------------------------------------- public API
+    @fill_doc({"score data": SCORE_DATA_DOC})
     def score(self, X, y=None, *, segments=None, aux=None, groups=None, sample_weight=None):
         """Mean evidence lower bound (ELBO) per sample of ``X``; higher is better.
 
@@ -384,10 +372,7 @@ class IVAE(BaseNeuralICA):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Data in the feature space seen in ``fit``.
-        y : Ignored
-            Not used, present for API consistency.
+        <score data>
         segments : array-like of shape (n_samples,), default=None
             Segment labels of ``X`` (labels seen in ``fit``), for a model fitted with
             segments.

@@ -36,6 +36,7 @@ from sklearn.utils._available_if import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from ._neural_params import (
+    NETWORK_CONSTRAINTS,
     TRAINING_CONSTRAINTS,
     TRAINING_DEFAULTS,
     TRAINING_PARAMETERS,
@@ -211,7 +212,9 @@ class BaseNeuralICA(BaseICA):
             init.__signature__ = _full_signature(init)
         own = cls.__dict__.get("_parameter_constraints")
         if own is not None:
-            cls._parameter_constraints = {**own, **TRAINING_CONSTRAINTS}
+            takes = inspect.signature(init).parameters if init is not None else {}
+            shared = {k: v for k, v in NETWORK_CONSTRAINTS.items() if k in takes}
+            cls._parameter_constraints = {**shared, **own, **TRAINING_CONSTRAINTS}
         doc = cls.__dict__.get("__doc__")
         if doc is not None:
             cls.__doc__ = fill_docstring(doc, cls._presets, cls._parameter_docs)

@@ -1,6 +1,7 @@
 """The shared parameters of the neural estimators: names, constraints and documentation.
 
-``BaseNeuralICA`` merges ``TRAINING_CONSTRAINTS`` into every subclass's constraints and
+``BaseNeuralICA`` merges ``TRAINING_CONSTRAINTS`` (and the ``NETWORK_CONSTRAINTS`` of the
+parameters a subclass takes) into every subclass's constraints and
 fills the ``<training parameters>`` and ``<fitted attributes>`` marker lines of its
 docstring with :func:`fill_docstring`.
 """
@@ -14,6 +15,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from .utils._docstrings import replace_marker
 
 __all__ = [
+    "NETWORK_CONSTRAINTS",
+    "SCORE_DATA_DOC",
     "TRAINING_CONSTRAINTS",
     "TRAINING_DEFAULTS",
     "TRAINING_PARAMETERS",
@@ -34,6 +37,17 @@ TRAINING_DEFAULTS = {
 TRAINING_PARAMETERS = tuple(TRAINING_DEFAULTS)
 
 _POSITIVE_INT = [Interval(numbers.Integral, 1, None, closed="left"), None]
+
+# Constraints of the estimators' own parameters that mean the same in every estimator;
+# ``BaseNeuralICA`` adds those an estimator's ``__init__`` takes, and an estimator's own
+# ``_parameter_constraints`` entry wins (PCL also accepts one width as an int).
+NETWORK_CONSTRAINTS = {
+    "n_components": _POSITIVE_INT,
+    "n_layers": [Interval(numbers.Integral, 1, None, closed="left")],
+    "hidden_layer_sizes": ["array-like", None],
+    "weight_decay": [Interval(numbers.Real, 0.0, None, closed="left"), None],
+}
+
 TRAINING_CONSTRAINTS = {
     "mixing": [StrOptions({"auto", "nonlinear", "linear"})],
     "max_iter": _POSITIVE_INT,
@@ -108,8 +122,27 @@ _TRAINING_DOCS = {
 }
 # fmt: on
 
+# The ``X`` and ``y`` of an estimator's ``score`` (the ``<score data>`` marker line).
+SCORE_DATA_DOC = """\
+X : array-like of shape (n_samples, n_features)
+    Data in the feature space seen in ``fit``, to score.
+y : Ignored
+    Not used, present for API consistency.
+"""
+
 # The fitted attributes every neural estimator sets in the template.
 _FITTED_DOCS = """\
+n_features_in_ : int
+    Number of features seen in ``fit``.
+feature_names_in_ : ndarray of str
+    Feature names, set only when ``X`` has string column names.
+device_ : torch.device
+    The device used.
+mean_ : ndarray of shape (n_features,)
+    Mean of ``X``, removed before the whitening (zeros for images).
+whitening_ : ndarray of shape (n_components, n_features) or None
+    PCA whitening (to ``n_components`` dimensions) applied before the network; None
+    when ``X`` is not whitened (images).
 explained_variance_ratio_ : ndarray of shape (n_components,) or None
     Share of the variance of ``X`` on each principal direction kept by the whitening
     (its sum is the variance kept when ``n_components`` reduces ``X``); None when ``X``

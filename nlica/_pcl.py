@@ -105,19 +105,9 @@ class PCL(BaseNeuralICA):
     ----------
     n_components_ : int
         Number of features.
-    n_features_in_ : int
-        Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of str
-        Feature names, when ``X`` has string column names.
-    mean_ : ndarray of shape (n_features,)
-        Mean of the training data.
-    whitening_ : ndarray of shape (n_components, n_features)
-        PCA whitening (to ``n_components`` dimensions) applied before the network.
     <fitted attributes>
     module_ : torch.nn.Module
         The trained network (``module_.features`` is ``h``; ``module_.logits`` is ``r``).
-    device_ : torch.device
-        The device used.
     n_iter_ : int
         Optimiser steps taken.
     loss_curve_ : list of float
@@ -191,15 +181,12 @@ class PCL(BaseNeuralICA):
     }
 
     _parameter_constraints = {
-        "n_components": [Interval(numbers.Integral, 1, None, closed="left"), None],
-        "n_layers": [Interval(numbers.Integral, 1, None, closed="left")],
         "hidden_layer_sizes": [
             "array-like",
             Interval(numbers.Integral, 1, None, closed="left"),
             None,
         ],
         "lag": [Interval(numbers.Integral, 1, None, closed="left")],
-        "weight_decay": [Interval(numbers.Real, 0.0, None, closed="left"), None],
     }
 
     def __init__(

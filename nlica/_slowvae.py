@@ -151,16 +151,10 @@ class SlowVAE(BaseNeuralICA):
 
     Attributes
     ----------
-    n_features_in_ : int
-        Number of features seen in ``fit``.
     n_components_ : int
         Latent dimension.
     module_ : SlowVAEModule
         The trained networks.
-    mean_ : ndarray of shape (n_features,)
-        Feature means removed before whitening (zeros for images).
-    whitening_ : ndarray of shape (n_components, n_features) or None
-        PCA-whitening matrix (``None`` for images).
     <fitted attributes>
     step_scale_ : float or None
         Root mean square of a whitened step ``z_t - z_{t-1}`` per latent, over at most
@@ -171,8 +165,6 @@ class SlowVAE(BaseNeuralICA):
         Mean loss per logging interval.
     history_ : list of dict
         Per-interval records (loss, reconstruction, KL terms, learning rate, time).
-    device_ : torch.device
-        Device used.
 
     See Also
     --------
@@ -217,8 +209,6 @@ class SlowVAE(BaseNeuralICA):
     }
 
     _parameter_constraints = {
-        "n_components": [Interval(numbers.Integral, 1, None, closed="left"), None],
-        "hidden_layer_sizes": ["array-like", None],
         "image_shape": ["array-like", None],
         "beta": [Interval(numbers.Real, 0.0, None, closed="left")],
         "gamma": [Interval(numbers.Real, 0.0, None, closed="left")],

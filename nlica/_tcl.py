@@ -10,9 +10,11 @@ from torch import nn
 
 from ._fastica import FastICA
 from ._neural import _MIN_HOLDOUT_ROWS, BaseNeuralICA
+from ._neural_params import SCORE_DATA_DOC
 from .losses import tcl_loss
 from .nn.contrastive import TCLNet
 from .samplers import UniformSampler, cut_segments, encode_segments
+from .utils._docstrings import fill_doc
 from .utils.validation import (
     caller_stacklevel,
     check_groups,
@@ -111,10 +113,6 @@ class TCL(BaseNeuralICA):
     ----------
     n_components_ : int
         Number of features and estimated sources.
-    n_features_in_ : int
-        Number of features seen in ``fit``.
-    feature_names_in_ : ndarray of str
-        Feature names, when ``X`` has string column names.
     n_segments_ : int
         Number of segments (classes) in ``fit``.
     segment_classes_ : ndarray
@@ -129,12 +127,6 @@ class TCL(BaseNeuralICA):
         The linear ICA fitted on the training features.
     module_ : torch.nn.Module
         The trained network: ``module_.encoder`` (features) and ``module_.classifier``.
-    device_ : torch.device
-        The device used.
-    mean_ : ndarray of shape (n_features,)
-        Mean of ``X``, removed before the network.
-    whitening_ : ndarray of shape (n_components, n_features)
-        PCA whitening (to ``n_components`` dimensions) applied before the network.
     <fitted attributes>
     n_iter_ : int
         Optimiser steps taken by the kept run.
@@ -204,14 +196,10 @@ class TCL(BaseNeuralICA):
     }
 
     _parameter_constraints = {
-        "n_components": [Interval(numbers.Integral, 1, None, closed="left"), None],
-        "n_layers": [Interval(numbers.Integral, 1, None, closed="left")],
-        "hidden_layer_sizes": ["array-like", None],
         "segment_length": [
             Interval(numbers.Integral, 1, None, closed="left"),
             StrOptions({"auto"}),
         ],
-        "weight_decay": [Interval(numbers.Real, 0.0, None, closed="left"), None],
         "ica_max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
     }
 
@@ -442,6 +430,7 @@ class TCL(BaseNeuralICA):
         """
         return self._transform(X, raw=not ica)
 
+    @fill_doc({"score data": SCORE_DATA_DOC})
     def score(self, X, y=None, *, segments=None, groups=None, sample_weight=None):
         """Segment classification accuracy of the trained classifier on ``X``.
 
@@ -450,10 +439,7 @@ class TCL(BaseNeuralICA):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Data in the feature space seen in ``fit``.
-        y : Ignored
-            Not used, present for API consistency.
+        <score data>
         segments : array-like of shape (n_samples,), default=None
             Segment labels, drawn from the labels seen in ``fit`` (``segment_classes_``).
             ``None`` cuts ``X`` by the fitted ``segment_length_``, which must give as many

@@ -3,6 +3,7 @@
 import numpy as np
 
 from .metrics import _check_sources, _correlation_matrix, mean_corr_coef
+from .utils._docstrings import fill_doc
 from .utils.validation import check_array_2d, is_int
 
 __all__ = [
@@ -12,6 +13,16 @@ __all__ = [
     "plot_components",
     "plot_stability",
 ]
+
+# The two arrays every ground-truth plot compares, documented once.
+_sources_doc = fill_doc(
+    {
+        "source pair": "S_true : array-like of shape (n_samples, k_true)\n"
+        "    Ground-truth sources.\n"
+        "S_est : array-like of shape (n_samples, k_est)\n"
+        "    Estimated sources (columns matched to ``S_true`` by correlation)."
+    }
+)
 
 
 def _plt():
@@ -25,6 +36,7 @@ def _plt():
     return plt
 
 
+@_sources_doc
 def plot_correlation_matrix(S_true, S_est, *, method="pearson", ax=None, title=None):
     """Heat map of absolute correlations between true and estimated sources, matched.
 
@@ -33,10 +45,7 @@ def plot_correlation_matrix(S_true, S_est, *, method="pearson", ax=None, title=N
 
     Parameters
     ----------
-    S_true : array-like of shape (n_samples, k_true)
-        Ground-truth sources.
-    S_est : array-like of shape (n_samples, k_est)
-        Estimated sources.
+    <source pair>
     method : {"pearson", "spearman"}, default="pearson"
         Correlation used for the matching and the colours.
     ax : matplotlib Axes, default=None
@@ -71,15 +80,13 @@ def plot_correlation_matrix(S_true, S_est, *, method="pearson", ax=None, title=N
     return ax
 
 
+@_sources_doc
 def plot_sources(S_true, S_est, *, n_points=500, method="pearson", axes=None):
     """Plot each true source above its matched estimate (sign and scale aligned).
 
     Parameters
     ----------
-    S_true : array-like of shape (n_samples, k)
-        Ground-truth sources.
-    S_est : array-like of shape (n_samples, k_est)
-        Estimated sources.
+    <source pair>
     n_points : int, default=500
         Number of leading samples shown.
     method : {"pearson", "spearman"}, default="pearson"

@@ -28,7 +28,8 @@ __all__ = ["summarize"]
 
 
 # The parameters every sweep passes to the runner, documented once: the line
-# "<runner parameters>" of a sweep's docstring is replaced by them (see runner_docs).
+# "<runner parameters>" and "<progress>" of a sweep's docstring are replaced by them (see
+# runner_docs).
 _RUNNER_DOCS = """\
 device : str, default="cpu"
     Device of the estimators; ``"cuda"`` (or ``"auto"``) spreads the jobs round-robin over
@@ -40,7 +41,12 @@ verbose : int, default=0
 """
 
 
-runner_docs = fill_doc({"runner parameters": _RUNNER_DOCS})
+_PROGRESS_DOC = """\
+progress : bool, default=False
+    Report each finished job (a tqdm bar on stderr; plain lines without tqdm).
+"""
+
+runner_docs = fill_doc({"runner parameters": _RUNNER_DOCS, "progress": _PROGRESS_DOC})
 
 
 def job_device(device, index):

@@ -160,8 +160,7 @@ def run_ivae_experiment(
     <runner parameters>
     estimator_params : dict, default=None
         Extra :class:`~nlica.IVAE` parameters.
-    progress : bool, default=False
-        Report each finished job (a tqdm bar on stderr; plain lines without tqdm).
+    <progress>
 
     Returns
     -------

@@ -61,8 +61,7 @@ def run_pcl_experiment(
     <runner parameters>
     estimator_params : dict, default=None
         Extra :class:`~nlica.PCL` parameters.
-    progress : bool, default=False
-        Report each finished job (a tqdm bar on stderr; plain lines without tqdm).
+    <progress>
 
     Returns
     -------

@@ -277,8 +277,7 @@ def run_slowvae_experiment(
         ``gamma`` and ``beta`` here set SlowVAE's; the baseline keeps ``gamma=0``.
     return_traversals : bool, default=False
         Also return latent traversals of the first seed's sprite models.
-    progress : bool, default=False
-        Report each finished job (a tqdm bar on stderr; plain lines without tqdm).
+    <progress>
     baseline : bool, default=True
         Also fit the beta-VAE baseline; ``False`` fits SlowVAE and FastICA only (half the
         time).

@@ -70,8 +70,7 @@ def run_tcl_experiment(
     estimator_params : dict, default=None
         Extra :class:`~nlica.TCL` parameters (e.g. ``{"preset": "paper"}``;
         ``{"verbose": 2}`` adds each fit's own progress bar).
-    progress : bool, default=False
-        Report each finished job (a tqdm bar on stderr; plain lines without tqdm).
+    <progress>
 
     Returns
     -------
