@@ -239,7 +239,7 @@ def fill_docstring(doc, presets, parameter_docs):
     --------
     >>> doc = fill_docstring("Attributes\n    <fitted attributes>\n", {}, {})
     >>> print(doc.splitlines()[1])
-        explained_variance_ratio_ : ndarray of shape (n_components,) or None
+        n_features_in_ : int
     """
     doc = replace_marker(
         doc, "training parameters", training_parameters_doc(presets, parameter_docs)
