@@ -287,6 +287,14 @@ class BaseNeuralICA(BaseICA):
         """Fewest rows of one recording piece that ``_heldout_score`` can score."""
         return _MIN_SCORE_PIECE
 
+    def _selection_margin(self):
+        """Held-out score gain per row the network needs beyond one standard error."""
+        return 0.0
+
+    def _refits_network(self):
+        """Whether a network kept by ``mixing="auto"`` is retrained on all the rows."""
+        return False
+
     def _heldout_score(self, X, runs, fit_params, rows):
         """Return the estimator's own ``score`` (higher is better) on held-out ``X``."""
         return self.score(X, groups=runs)
@@ -645,15 +653,19 @@ class BaseNeuralICA(BaseICA):
             # count as independent evidence.
             weights = np.array([b.size for b in blocks], dtype=np.float64)
             diff = candidates["nonlinear"][0] - candidates["linear"][0]
-            better = np.average(diff, weights=weights) > _block_standard_error(diff, weights)
-            kind = "nonlinear" if better else "linear"
+            bound = _block_standard_error(diff, weights) + self._selection_margin()
+            kind = "nonlinear" if np.average(diff, weights=weights) > bound else "linear"
             vars(self).update(candidates[kind][1])
             self.selected_model_ = kind
             self.model_scores_ = {
                 k: float(np.average(v[0], weights=weights)) for k, v in candidates.items()
             }
-            # The kept network's statistics (ICA, normalisation) are taken on all the rows.
-            self._after_fit(Z, runs, fit_params)
+            if kind == "nonlinear" and self._refits_network():
+                # The network of mixing="nonlinear", trained on every row.
+                self._train_module(Z, runs, fit_params)
+            else:
+                # The kept model's statistics (ICA, normalisation) are taken on all rows.
+                self._after_fit(Z, runs, fit_params)
         else:
             self.selected_model_ = "nonlinear" if self.mixing == "auto" else self.mixing
             self.model_scores_ = None
