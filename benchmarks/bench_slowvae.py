@@ -16,8 +16,8 @@ The score is the Spearman MCC of ``transform(X)`` (posterior means) against the 
 with optimal matching, on the training frames; "kept model" is ``selected_model_``
 (``mixing="auto"`` keeps the network only if it beats the warm-started linear model on
 held-out rows by one standard error plus 0.15 nats per latent;
-``--params '{"mixing": "linear"}'`` fits the linear model alone). The table gives each fit, then the worst
-and the mean per family.
+``--params '{"mixing": "linear"}'`` fits the linear model alone). The table gives each
+fit, then the worst and the mean per family.
 
 Examples
 --------
