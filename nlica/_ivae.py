@@ -137,8 +137,8 @@ class IVAE(BaseNeuralICA):
         ``u``, each row's ``u`` against those of 255 other rows of the batch). The term is
         part of the ELBO's ``log p(z | u)``; weighting it steers the search towards the
         sources through deep mixings (with ``warm_start=0.5``, 10 lifted the worst of
-        three 3-layer cases from 0.54 to 0.80 and every 2-layer case above 0.99; see
-        the User Guide). ``None`` takes the preset's (0, the plain ELBO, for both).
+        six 3-layer cases from 0.54 to 0.80 and every 2-layer case above 0.99; see the
+        User Guide). ``None`` takes the preset's (0, the plain ELBO, for both).
     warm_start : float, default=None
         Fraction of ``max_iter`` spent first on a warm start: the encoder's mean and the
         decoder trained as a deterministic autoencoder (decoder variance 1 in whitened
