@@ -69,6 +69,48 @@ def test_warm_start_recovers_sources_through_three_layers():
     assert est.history_[-1]["contrast"] == 0.0
 
 
+@pytest.mark.parametrize("prior", ["laplace", "gaussian"])
+def test_contrastive_term_is_the_prior_classifier(prior):
+    # log p(z | u) of every row under every prior row, against torch's own densities.
+    import torch
+
+    from nlica._ivae import _prior_log_density
+
+    gen = torch.Generator().manual_seed(0)
+    mu = torch.randn(6, 3, generator=gen, dtype=torch.float64)
+    logvar = torch.randn(4, 3, generator=gen, dtype=torch.float64)
+    scale = torch.exp(0.5 * logvar)[None]
+    if prior == "laplace":
+        dist = torch.distributions.Laplace(0.0, scale / np.sqrt(2.0))
+    else:
+        dist = torch.distributions.Normal(0.0, scale)
+    expected = dist.log_prob(mu[:, None]).sum(-1)
+    got = _prior_log_density(mu, logvar, prior)
+    np.testing.assert_allclose(got.numpy(), expected.numpy(), atol=1e-12)
+
+
+@pytest.mark.parametrize("aux_kind", ["segments", "aux"])
+def test_warm_start_phases_in_history(data, aux_kind):
+    X = data.X[:1024]
+    given = {"segments": data.segments[:1024]}
+    if aux_kind == "aux":
+        given = {"aux": _segment_log_std(data)[:1024]}
+    est = nlica.IVAE(
+        n_layers=2,
+        max_iter=400,
+        contrastive_weight=1.0,
+        warm_start=0.5,
+        random_state=0,
+        device="cpu",
+    )
+    history = est.fit(X, **given).history_
+    # No KL term during the warm start (steps 1-200), then the ELBO's.
+    assert [h["kl"] == 0.0 for h in history] == [True, True, False, False]
+    assert all(np.isfinite(h["contrast"]) and h["contrast"] > 0 for h in history)
+    # The classification improves over the fit.
+    assert history[-1]["contrast"] < history[0]["contrast"]
+
+
 def test_inverse_transform_reconstructs(data, fitted):
     S_est = fitted.transform(data.X)
     X_hat = fitted.inverse_transform(S_est)
