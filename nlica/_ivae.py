@@ -1,5 +1,6 @@
 """iVAE: the identifiable VAE (Khemakhem, Kingma, Monti & Hyvärinen, AISTATS 2020)."""
 
+import math
 import numbers
 
 import numpy as np
@@ -35,6 +36,8 @@ _PRESETS = {
         "prior": "laplace",
         "width_factor": 8,
         "min_width": 32,
+        "contrastive_weight": 0.0,
+        "warm_start": 0.0,
     },
     # The authors' plain-ELBO variant (see the docs page "Settings of the papers").
     "paper": {
@@ -49,11 +52,34 @@ _PRESETS = {
         "prior": "gaussian",
         "width_factor": 2,
         "min_width": 1,
+        "contrastive_weight": 0.0,
+        "warm_start": 0.0,
     },
 }
 # Seed of the posterior samples drawn by ``score``: scores of different fits on the same
 # data use the same noise.
 _SCORE_SEED = 0
+# Decoder variance (whitened units) of the warm start's reconstruction term: a loose fit
+# that leaves the classification term in charge of where the latents go.
+_WARM_DECODER_VAR = 1.0
+# Rows of a batch compared with each other by the contrastive term of a continuous ``u``.
+_CONTRAST_ROWS = 256
+
+
+def _prior_log_density(mu, prior_logvar, prior):
+    """``log p(mu_r | u_j)`` for every row ``r`` and prior row ``j``: shape (batch, n_u).
+
+    ``prior_logvar`` (n_u, n_latents) holds the prior's log-variances of ``n_u`` values of
+    the auxiliary variable (the segment table, or the rows of the batch).
+    """
+    if prior == "laplace":
+        # Variance 2 b^2 = exp(prior_logvar): density exp(-|z| / b) / (2 b).
+        rate = math.sqrt(2.0) * torch.exp(-0.5 * prior_logvar)
+        return -mu.abs() @ rate.T + torch.log(0.5 * rate).sum(dim=1)
+    precision = torch.exp(-prior_logvar)
+    return -0.5 * (mu.pow(2) @ precision.T) - 0.5 * (
+        prior_logvar.sum(dim=1) + prior_logvar.shape[1] * math.log(2.0 * math.pi)
+    )
 
 
 class IVAE(BaseNeuralICA):
@@ -67,6 +93,12 @@ class IVAE(BaseNeuralICA):
     lower bound (ELBO). With enough variation of the prior across ``u``, the encoder's
     posterior mean recovers the sources up to permutation and component-wise transforms
     (close to sign and scale when the prior is Gaussian) (Khemakhem et al., 2020).
+
+    Optionally (``warm_start``, ``contrastive_weight``), training starts with a warm start
+    that trains the encoder's mean to classify ``u`` under the conditional prior while an
+    autoencoder keeps it invertible, and keeps that classification term weighted in the
+    ELBO afterwards: the ELBO alone, from a random start, often stops far from the
+    sources through 3-layer mixings.
 
     The paper's encoder also sees ``u``; here it sees ``x`` only, so that ``transform(X)``
     needs no auxiliary variable. The identifiability comes from the conditional prior,
@@ -97,6 +129,23 @@ class IVAE(BaseNeuralICA):
         When ``fit`` gets neither ``segments`` nor ``aux``: cut each recording into
         segments of this many samples and use them as ``segments``. ``None`` (default):
         ``fit`` requires ``segments`` or ``aux``.
+    contrastive_weight : float, default=None
+        Weight of a term ``-log p(u | mu)`` added to the loss: how well the posterior
+        mean ``mu`` tells the auxiliary variable apart under the model's own conditional
+        prior (Bayes' rule over the prior's table of segments: with the Laplace prior, a
+        multinomial logistic regression on ``|mu|``, TCL's classifier; for a continuous
+        ``u``, each row's ``u`` against those of 255 other rows of the batch). The term is
+        part of the ELBO's ``log p(z | u)``; weighting it steers the search towards the
+        sources through deep mixings (with ``warm_start=0.5``, 10 lifted the worst of
+        six 3-layer cases from 0.54 to 0.80 and every 2-layer case above 0.99; see the
+        User Guide). ``None`` takes the preset's (0, the plain ELBO, for both).
+    warm_start : float, default=None
+        Fraction of ``max_iter`` spent first on a warm start: the encoder's mean and the
+        decoder trained as a deterministic autoencoder (decoder variance 1 in whitened
+        units) plus ``contrastive_weight`` times the contrastive term, without the KL
+        term; the ELBO (plus the contrastive term) is trained for the remaining steps,
+        with the same optimiser and schedule. In ``[0, 1)``; ``None`` takes the preset's
+        (0, no warm start, for both).
 
     <training parameters>
 
@@ -120,10 +169,13 @@ class IVAE(BaseNeuralICA):
     n_iter_ : int
         Optimiser steps taken.
     loss_curve_ : list of float
-        Training loss (negative ELBO per sample) of each logging interval.
+        Training loss of each logging interval: the negative ELBO per sample plus
+        ``contrastive_weight`` times the contrastive term (during the warm start, the
+        warm start's loss).
     history_ : list of dict
-        One record per logging interval: ``step``, ``loss``, ``recon``, ``kl``, ``lr``,
-        ``time``.
+        One record per logging interval: ``step``, ``loss``, ``recon``, ``kl``,
+        ``contrast`` (the mean ``-log p(u | mu)``), ``lr``, ``time``. During the warm
+        start ``kl`` is 0 and ``recon`` is that of the unit-variance decoder.
 
     See Also
     --------
@@ -161,8 +213,8 @@ class IVAE(BaseNeuralICA):
         "batch_size": "Samples per step, drawn uniformly with replacement; ``None`` takes "
         "the preset's ({batch_size}), capped at the number of samples.",
         "preset": '``"fast"``: Adam 1e-2 with cosine decay, 6000 steps of 1024 samples, '
-        "hidden layers ``max(32, 8 * n_components)`` wide, a Laplace prior; 20 to 60 s "
-        "for 5 sources (2 or 3 layers) on one core of a shared CPU. "
+        "hidden layers ``max(32, 8 * n_components)`` wide, a Laplace prior, the plain "
+        "ELBO; 20 to 60 s for 5 sources (2 or 3 layers) on one core of a shared CPU. "
         '``"paper"``: the authors\' plain-ELBO variant -- Adam 1e-3 at a constant rate, '
         "7e4 steps of 256 samples, hidden layers ``2 * n_components`` wide, a Gaussian "
         "prior, decoder variance 0.01.",
@@ -174,6 +226,8 @@ class IVAE(BaseNeuralICA):
         "prior": [StrOptions({"gaussian", "laplace"}), None],
         "decoder_var": [Interval(numbers.Real, 0.0, None, closed="neither"), None],
         "segment_length": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "contrastive_weight": [Interval(numbers.Real, 0.0, None, closed="left"), None],
+        "warm_start": [Interval(numbers.Real, 0.0, 1.0, closed="left"), None],
     }
 
     def __init__(
@@ -185,6 +239,8 @@ class IVAE(BaseNeuralICA):
         prior=None,
         decoder_var=None,
         segment_length=None,
+        contrastive_weight=None,
+        warm_start=None,
         **training_parameters,
     ):
         self.n_components = n_components
@@ -193,6 +249,8 @@ class IVAE(BaseNeuralICA):
         self.prior = prior
         self.decoder_var = decoder_var
         self.segment_length = segment_length
+        self.contrastive_weight = contrastive_weight
+        self.warm_start = warm_start
         super().__init__(**training_parameters)
 
     # ------------------------------------------------------------------ settings
@@ -332,28 +390,76 @@ class IVAE(BaseNeuralICA):
         self._one_thread_if_small(Z, batch * widest)
         sampler = UniformSampler(Z.shape[0], batch, generator)
         k = self.n_components_
+        warm_steps = round(float(self._setting("warm_start")) * int(self._setting("max_iter")))
+        log_prior_u = None
+        if u.dtype == torch.long:
+            # Rows are drawn uniformly, so a segment's prior probability is its share of rows.
+            counts = torch.bincount(u, minlength=self.n_segments_).to(torch.float32)
+            log_prior_u = torch.log(counts.clamp(min=1.0) / u.shape[0])
+        step = 0
 
         def batch_fn():
+            nonlocal step
+            step += 1
             idx = sampler.sample()
             # The posterior noise is drawn here, from the fit's generator.
             eps = torch.randn((batch, k), generator=generator, device=Z.device)
-            return Z[idx], u[idx], eps
+            return Z[idx], u[idx], eps, step <= warm_steps, log_prior_u
 
         return batch_fn
 
     def _terms(self, module, x, u, eps):
         """Per-row reconstruction NLL and KL to the conditional prior (negative ELBO terms)."""
+        recon, kl, _ = self._elbo_terms(module, x, u, eps)
+        return recon, kl
+
+    def _elbo_terms(self, module, x, u, eps):
+        """Return the negative ELBO's per-row terms and the posterior mean."""
         mu, logvar = module.encode(x)
         z = mu + torch.exp(0.5 * logvar) * eps.to(mu.dtype)
         recon = gaussian_nll(x, module.decode(z), 0.5 * module.decoder_logvar)
         prior_logvar = module.prior_logvar(u if u.dtype == torch.long else u.to(mu.dtype))
         kl = conditional_prior_kl(mu, logvar, prior_logvar, self._setting("prior")).sum(dim=1)
-        return recon, kl
+        return recon, kl, mu
+
+    def _contrast(self, module, mu, u, log_prior_u):
+        """Mean of ``-log p(u | mu)`` under the model's conditional prior.
+
+        For segments, Bayes' rule over the prior's table (a multinomial logistic
+        regression on ``|mu|`` for the Laplace prior); for a continuous ``u``, the rows of
+        the batch are the candidates, each row's own ``u`` the one to pick.
+        """
+        prior = self._setting("prior")
+        if log_prior_u is not None:
+            logits = _prior_log_density(mu, module.prior_table.weight.to(mu.dtype), prior)
+            return torch.nn.functional.cross_entropy(logits + log_prior_u.to(mu.dtype), u)
+        # The first rows of the (uniformly drawn) batch: the cost grows as their square.
+        m = min(mu.shape[0], _CONTRAST_ROWS)
+        logits = _prior_log_density(mu[:m], module.prior_logvar(u[:m].to(mu.dtype)), prior)
+        target = torch.arange(m, device=mu.device)
+        return torch.nn.functional.cross_entropy(logits, target)
 
     def _loss(self, module, batch):
-        recon, kl = self._terms(module, *batch)
-        recon, kl = recon.mean(), kl.mean()
-        return recon + kl, {"recon": recon, "kl": kl}
+        x, u, eps, warm, log_prior_u = batch
+        weight = float(self._setting("contrastive_weight"))
+        if warm:
+            # The warm start: a deterministic autoencoder whose code must tell the
+            # segments apart under the prior's own densities; no KL term yet.
+            mu = module.encode(x)[0]
+            log_scale = torch.zeros((), dtype=x.dtype, device=x.device)
+            log_scale += 0.5 * math.log(_WARM_DECODER_VAR)
+            recon = gaussian_nll(x, module.decode(mu), log_scale).mean()
+            kl = torch.zeros((), dtype=x.dtype, device=x.device)
+        else:
+            recon, kl, mu = self._elbo_terms(module, x, u, eps)
+            recon, kl = recon.mean(), kl.mean()
+        loss = recon + kl
+        if weight > 0:
+            contrast = self._contrast(module, mu, u, log_prior_u)
+            loss = loss + weight * contrast
+        else:
+            contrast = torch.zeros((), dtype=x.dtype, device=x.device)
+        return loss, {"recon": recon, "kl": kl, "contrast": contrast}
 
     def _encode(self, module, Z):
         return module.encode(Z)[0]

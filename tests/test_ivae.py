@@ -33,7 +33,7 @@ def test_recovers_sources_from_segments(data, fitted):
     mcc = mean_corr_coef(data.S, fitted.transform(data.X), method="pearson")
     linear = nlica.FastICA(random_state=0).fit_transform(data.X)
     mcc_linear = mean_corr_coef(data.S, linear, method="pearson")
-    # Measured: 0.944 (FastICA 0.829).
+    # Measured: 0.944 (FastICA 0.829; 0.999 with the contrastive warm start).
     assert mcc > 0.9
     assert mcc > mcc_linear + 0.05
     assert fitted.n_segments_ == 24 and fitted.aux_kind_ == "segments"
@@ -44,7 +44,7 @@ def test_recovers_sources_from_continuous_aux(data):
     est = nlica.IVAE(n_layers=2, max_iter=3000, random_state=0, device="cpu")
     S_est = est.fit(data.X, aux=aux).transform(data.X)
     assert est.aux_kind_ == "aux" and est.n_segments_ is None
-    # Measured: 0.943.
+    # Measured: 0.943 (1.000 with the contrastive warm start).
     assert mean_corr_coef(data.S, S_est, method="pearson") > 0.9
     # score and sample take the same kind of auxiliary variable.
     assert np.isfinite(est.score(data.X, aux=aux))
@@ -52,6 +52,63 @@ def test_recovers_sources_from_continuous_aux(data):
     assert X_new.shape == (5, 3) and Z_new.shape == (5, 3)
     with pytest.raises(ValueError, match="aux"):
         est.score(data.X, segments=data.segments)
+
+
+def test_warm_start_recovers_sources_through_three_layers():
+    # Through 3 layers the plain ELBO (the default) stops far from the sources; the
+    # contrastive warm start and term find them.
+    data = make_tcl_dataset(3, n_layers=3, n_segments=16, segment_length=128, random_state=0)
+    mcc = {}
+    for options in ({"contrastive_weight": 10.0, "warm_start": 0.5}, {}):
+        est = nlica.IVAE(n_layers=3, max_iter=500, random_state=0, device="cpu", **options)
+        S_est = est.fit(data.X, segments=data.segments).transform(data.X)
+        mcc[bool(options)] = mean_corr_coef(data.S, S_est)
+    # Measured: 0.886 with the warm start, 0.648 with the plain ELBO.
+    assert mcc[True] > 0.85
+    assert mcc[True] > mcc[False] + 0.1
+    assert est.history_[-1]["contrast"] == 0.0
+
+
+@pytest.mark.parametrize("prior", ["laplace", "gaussian"])
+def test_contrastive_term_is_the_prior_classifier(prior):
+    # log p(z | u) of every row under every prior row, against torch's own densities.
+    import torch
+
+    from nlica._ivae import _prior_log_density
+
+    gen = torch.Generator().manual_seed(0)
+    mu = torch.randn(6, 3, generator=gen, dtype=torch.float64)
+    logvar = torch.randn(4, 3, generator=gen, dtype=torch.float64)
+    scale = torch.exp(0.5 * logvar)[None]
+    if prior == "laplace":
+        dist = torch.distributions.Laplace(0.0, scale / np.sqrt(2.0))
+    else:
+        dist = torch.distributions.Normal(0.0, scale)
+    expected = dist.log_prob(mu[:, None]).sum(-1)
+    got = _prior_log_density(mu, logvar, prior)
+    np.testing.assert_allclose(got.numpy(), expected.numpy(), atol=1e-12)
+
+
+@pytest.mark.parametrize("aux_kind", ["segments", "aux"])
+def test_warm_start_phases_in_history(data, aux_kind):
+    X = data.X[:1024]
+    given = {"segments": data.segments[:1024]}
+    if aux_kind == "aux":
+        given = {"aux": _segment_log_std(data)[:1024]}
+    est = nlica.IVAE(
+        n_layers=2,
+        max_iter=400,
+        contrastive_weight=1.0,
+        warm_start=0.5,
+        random_state=0,
+        device="cpu",
+    )
+    history = est.fit(X, **given).history_
+    # No KL term during the warm start (steps 1-200), then the ELBO's.
+    assert [h["kl"] == 0.0 for h in history] == [True, True, False, False]
+    assert all(np.isfinite(h["contrast"]) and h["contrast"] > 0 for h in history)
+    # The classification improves over the fit.
+    assert history[-1]["contrast"] < history[0]["contrast"]
 
 
 def test_inverse_transform_reconstructs(data, fitted):
