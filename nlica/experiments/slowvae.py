@@ -235,7 +235,9 @@ def run_slowvae_experiment(
       decoder, 10 latents).
 
     The beta-VAE baseline is the same estimator with ``gamma=0`` (no transition prior) and
-    ``beta=baseline_beta``; FastICA runs on the observations (on the frames, first reduced
+    ``beta=baseline_beta``, on sprites with the paper's diagonal posterior (SlowVAE keeps
+    its default full one; a full posterior without the transition prior leaves the
+    latents' rotation free); FastICA runs on the observations (on the frames, first reduced
     by PCA to as many components as the VAEs' latents). Every method is scored
     on its training data with the Spearman MCC of its posterior means (FastICA: its
     components) against the true factors, optimal (Hungarian) matching; with more latents
