@@ -287,3 +287,42 @@ def test_auto_retrains_a_kept_network_on_all_rows(monkeypatch):
     np.testing.assert_allclose(auto.transform(data.X), net.transform(data.X))
     # Images have no linear special case: "auto" is the network, without a comparison.
     assert not SlowVAE(image_shape=(1, 4, 4))._selects_mixing()
+
+
+def test_image_posterior_full_or_diagonal():
+    # Images follow ``posterior`` as vectors do: the conv encoder's last layer also gives
+    # the Cholesky factor's strictly lower entries of a full covariance.
+    k = 4
+    enc = ConvEncoder((1, 8, 8), k, full_covariance=True)
+    mu, logvar, lower = enc.encode_full(torch.zeros(2, 64))
+    assert mu.shape == logvar.shape == (2, k) and lower.shape == (2, k * (k - 1) // 2)
+    assert ConvEncoder((1, 8, 8), k).encode_full(torch.zeros(2, 64))[2] is None
+    X = (np.random.default_rng(0).uniform(size=(40, 64)) > 0.7).astype(np.float32)
+    for posterior, full in (("full", True), ("diagonal", False)):
+        vae = SlowVAE(k, image_shape=(1, 8, 8), posterior=posterior, max_iter=2, batch_size=8)
+        vae.set_params(random_state=0, device="cpu").fit(X)
+        assert vae.module_.encoder.full_covariance is full
+        assert vae.transform(X).shape == (40, k)
+
+
+def test_sprite_baseline_is_the_papers_diagonal_beta_vae(monkeypatch):
+    from nlica.experiments import slowvae as experiment
+
+    seen = []
+
+    class Recording(SlowVAE):
+        def fit(self, X, y=None, *, groups=None):
+            seen.append((self.gamma, self.posterior))
+            return super().fit(X, groups=groups)
+
+    monkeypatch.setattr(experiment, "SlowVAE", Recording)
+    experiment.run_slowvae_experiment(
+        "sprites",
+        n_seeds=1,
+        n_frames=40,
+        image_size=8,
+        n_groups=2,
+        estimator_params={"max_iter": 2, "batch_size": 8},
+    )
+    # SlowVAE keeps the default full posterior; the beta-VAE (gamma=0) the paper's.
+    assert seen == [(10.0, "full"), (0.0, "diagonal")]

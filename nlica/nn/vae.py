@@ -47,9 +47,16 @@ def _activation(name):
 class _Encoder(nn.Module):
     """An encoder: ``encode(x) -> (mu, logvar)``; calling it gives the posterior mean.
 
-    Subclasses set ``n_latents`` and define ``_head(x)``, the network output whose first
-    ``2 * n_latents`` columns are the posterior mean and log-variance.
+    Subclasses set ``n_latents`` and ``full_covariance`` and define ``_head(x)``, the
+    network output whose first ``2 * n_latents`` columns are the posterior mean and
+    log-variance, followed (if ``full_covariance``) by the Cholesky factor's strictly lower
+    entries.
     """
+
+    @staticmethod
+    def _n_outputs(n_latents, full_covariance):
+        k = int(n_latents)
+        return 2 * k + (k * (k - 1) // 2 if full_covariance else 0)
 
     def encode(self, x):
         """Return the posterior parameters.
@@ -67,6 +74,28 @@ class _Encoder(nn.Module):
         h = self._head(x)
         k = self.n_latents
         return h[:, :k], h[:, k : 2 * k]
+
+    def encode_full(self, x):
+        """Return the posterior mean, log-variances and Cholesky off-diagonal.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, n_features)
+            Input.
+
+        Returns
+        -------
+        mu, logvar : torch.Tensor of shape (batch, n_latents)
+            Mean and log squared diagonal of the Cholesky factor ``L`` of the posterior
+            covariance ``L L^T`` (the log-variances when the posterior is diagonal).
+        lower : torch.Tensor of shape (batch, n_latents * (n_latents - 1) / 2) or None
+            Strictly lower entries of ``L`` in :func:`torch.tril_indices` order (``None``
+            for a diagonal posterior).
+        """
+        h = self._head(x)
+        k = self.n_latents
+        lower = h[:, 2 * k :] if self.full_covariance else None
+        return h[:, :k], h[:, k : 2 * k], lower
 
     def forward(self, x):
         """Return the posterior mean of ``x``, shape (batch, n_latents) (see ``encode``)."""
@@ -103,34 +132,11 @@ class MLPEncoder(_Encoder):
         super().__init__()
         self.n_latents = int(n_latents)
         self.full_covariance = bool(full_covariance)
-        k = self.n_latents
-        n_out = 2 * k + (k * (k - 1) // 2 if self.full_covariance else 0)
+        n_out = self._n_outputs(self.n_latents, self.full_covariance)
         self.net = _mlp(in_features, hidden_layer_sizes, n_out, _activation(activation))
 
     def _head(self, x):
         return self.net(x)
-
-    def encode_full(self, x):
-        """Return the posterior mean, log-variances and Cholesky off-diagonal.
-
-        Parameters
-        ----------
-        x : torch.Tensor of shape (batch, in_features)
-            Input.
-
-        Returns
-        -------
-        mu, logvar : torch.Tensor of shape (batch, n_latents)
-            Mean and log squared diagonal of the Cholesky factor ``L`` of the posterior
-            covariance ``L L^T`` (the log-variances when the posterior is diagonal).
-        lower : torch.Tensor of shape (batch, n_latents * (n_latents - 1) / 2) or None
-            Strictly lower entries of ``L`` in :func:`torch.tril_indices` order (``None``
-            for a diagonal posterior).
-        """
-        h = self._head(x)
-        k = self.n_latents
-        lower = h[:, 2 * k :] if self.full_covariance else None
-        return h[:, :k], h[:, k : 2 * k], lower
 
 
 class MLPDecoder(nn.Module):
@@ -181,6 +187,9 @@ class ConvEncoder(_Encoder):
         ``(channels, size, size)`` with size 8, 16, 32 or 64 (64: the paper's network).
     n_latents : int
         Latent dimension.
+    full_covariance : bool, default=False
+        Also output the Cholesky factor's strictly lower entries of a full posterior
+        covariance (see :meth:`encode_full`); the paper's posterior is diagonal.
 
     Examples
     --------
@@ -189,10 +198,11 @@ class ConvEncoder(_Encoder):
     torch.Size([2, 3])
     """
 
-    def __init__(self, image_shape, n_latents):
+    def __init__(self, image_shape, n_latents, full_covariance=False):
         super().__init__()
         self.image_shape = tuple(int(v) for v in image_shape)
         self.n_latents = int(n_latents)
+        self.full_covariance = bool(full_covariance)
         n = _n_strided(self.image_shape)
         layers = []
         ch = self.image_shape[0]
@@ -203,7 +213,7 @@ class ConvEncoder(_Encoder):
             nn.Conv2d(ch, 256, 4),
             nn.ReLU(),
             nn.Flatten(),
-            nn.Linear(256, 2 * self.n_latents),
+            nn.Linear(256, self._n_outputs(self.n_latents, self.full_covariance)),
         ]
         self.net = nn.Sequential(*layers)
 
