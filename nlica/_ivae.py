@@ -410,13 +410,8 @@ class IVAE(BaseNeuralICA):
 
         return batch_fn
 
-    def _terms(self, module, x, u, eps):
-        """Per-row reconstruction NLL and KL to the conditional prior (negative ELBO terms)."""
-        recon, kl, _ = self._elbo_terms(module, x, u, eps)
-        return recon, kl
-
     def _elbo_terms(self, module, x, u, eps):
-        """Return the negative ELBO's per-row terms and the posterior mean."""
+        """Per-row reconstruction NLL and KL to the conditional prior, and the mean."""
         mu, logvar = module.encode(x)
         z = mu + torch.exp(0.5 * logvar) * eps.to(mu.dtype)
         recon = gaussian_nll(x, module.decode(z), 0.5 * module.decoder_logvar)
@@ -448,9 +443,8 @@ class IVAE(BaseNeuralICA):
             # The warm start: a deterministic autoencoder whose code must tell the
             # segments apart under the prior's own densities; no KL term yet.
             mu = module.encode(x)[0]
-            log_scale = torch.zeros((), dtype=x.dtype, device=x.device)
-            log_scale += 0.5 * math.log(_WARM_DECODER_VAR)
-            recon = gaussian_nll(x, module.decode(mu), log_scale).mean()
+            log_scale = torch.full((), 0.5 * math.log(_WARM_DECODER_VAR), dtype=x.dtype)
+            recon = gaussian_nll(x, module.decode(mu), log_scale.to(x.device)).mean()
             kl = torch.zeros((), dtype=x.dtype, device=x.device)
         else:
             recon, kl, mu = self._elbo_terms(module, x, u, eps)
@@ -512,7 +506,7 @@ class IVAE(BaseNeuralICA):
                 eps = torch.randn(
                     (x.shape[0], self.n_components_), generator=gen, device=self.device_
                 )
-                recon, kl = self._terms(net, x, ub, eps.to(torch.float64))
+                recon, kl, _ = self._elbo_terms(net, x, ub, eps.to(torch.float64))
                 out.append((-(recon + kl)).cpu().numpy())
         elbo = np.concatenate(out)
         return float(np.average(elbo, weights=sample_weight))

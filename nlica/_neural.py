@@ -273,7 +273,7 @@ class BaseNeuralICA(BaseICA):
 
     def _selects_mixing(self):
         """Whether ``mixing="auto"`` compares the linear special case with the network."""
-        return True
+        return self._linear_available()
 
     def _linear_available(self):
         """Whether the input has a linear special case (``mixing="linear"``)."""

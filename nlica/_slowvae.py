@@ -275,9 +275,6 @@ class SlowVAE(BaseNeuralICA):
             return ()
         return _DEFAULT_HIDDEN if given is None else tuple(given)
 
-    def _selects_mixing(self):
-        return not self._is_image()
-
     def _selection_margin(self):
         # A flexible decoder buys some ELBO on linearly mixed data by reshaping heavy-
         # tailed marginals (EEG, 20 latents: at most 0.07 nats per latent on held-out
