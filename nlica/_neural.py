@@ -37,23 +37,24 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._neural_params import (
     NETWORK_CONSTRAINTS,
+    SERIES_DATA_DOC,
     TRAINING_CONSTRAINTS,
     TRAINING_DEFAULTS,
     TRAINING_PARAMETERS,
     fill_docstring,
 )
-from ._rows import CHUNK_ROWS, _mean_cov, _relabel, _Rows, _StreamedRows
+from ._rows import CHUNK_ROWS, WhiteningMixin
+from ._selection import _MIN_SCORE_PIECE, SelectionMixin
 from ._training import TrainConfig, train
 from .base import BaseICA, resolve_device, usable_device
 from .nn.modules import Decoder
+from .utils._docstrings import fill_doc
 from .utils.validation import (
     caller_stacklevel,
     check_array_2d,
     check_groups,
     check_time_in_rows,
-    group_runs,
 )
-from .utils.validation import column_signs as _column_signs
 
 __all__ = ["BaseNeuralICA", "CHUNK_ROWS", "TRAINING_PARAMETERS"]
 
@@ -64,14 +65,6 @@ LOG_EVERY = 100
 # smaller kernels gain nothing from more threads, and a busy second core slows them badly.
 _SMALL_STEP = 1 << 20
 
-# Share of the rows held out (data of at least _MIN_HOLDOUT_ROWS rows) to choose between
-# the linear and the nonlinear model and to measure reconstruction_r2_.
-_HOLDOUT = 0.1
-# Contiguous blocks of held-out rows over which mixing="auto" takes its standard error.
-_SCORE_BLOCKS = 10
-# The shortest recording piece a block may hold (enough rows to score).
-_MIN_SCORE_PIECE = 64
-_MIN_HOLDOUT_ROWS = 1000
 # The decoder of the contrastive estimators (fitted after their features on the training
 # rows): at most _DECODER_STEPS Adam steps of _DECODER_BATCH rows.
 _DECODER_STEPS = 3000
@@ -80,9 +73,6 @@ _DECODER_BATCH = 512
 _DECODER_LR = 3e-3
 # Rows of held-out data on which reconstruction_r2_ is measured (bounded for long data).
 _R2_ROWS = 1 << 16
-
-# Largest float32: whitened input beyond it is outside anything the network was trained on.
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 # Preset keys that are TrainConfig fields are passed to it as they are.
 _CONFIG_FIELDS = ("optimizer", "momentum", "schedule", "step_gamma", "ema_decay", "warmup")
@@ -134,41 +124,11 @@ def _full_signature(init):
     return signature.replace(parameters=own + shared)
 
 
-def _score_blocks(runs, min_piece):
-    """Cut held-out rows into about ``_SCORE_BLOCKS`` contiguous blocks.
-
-    Whole recordings go to a block where there are enough of them; otherwise the rows are
-    cut evenly, dropping any cut that would leave a recording piece shorter than
-    ``min_piece`` rows (too short to score).
-    """
-    n = runs.shape[0]
-    starts = group_runs(_relabel(runs))[0]
-    if starts.size >= _SCORE_BLOCKS:
-        cuts = starts[np.linspace(0, starts.size, _SCORE_BLOCKS + 1).astype(int)[1:-1]]
-        return np.split(np.arange(n), cuts)
-    bounds = np.concatenate([starts, [n]])
-    cuts = []
-    for cut in np.linspace(0, n, _SCORE_BLOCKS + 1).astype(int)[1:-1]:
-        gaps = np.abs(np.concatenate([bounds, cuts]) - cut)
-        if gaps.min() >= min_piece:
-            cuts.append(int(cut))
-    return np.split(np.arange(n), sorted(cuts))
-
-
-def _block_standard_error(values, weights):
-    """Return the standard error of the weighted mean of per-block ``values``."""
-    if values.size < 2:
-        return 0.0
-    mean = np.average(values, weights=weights)
-    w = weights / weights.sum()
-    return float(np.sqrt(np.sum(w**2 * (values - mean) ** 2) * values.size / (values.size - 1)))
-
-
 def _has_decoder(est):
     return type(est)._decode is not BaseNeuralICA._decode
 
 
-class BaseNeuralICA(BaseICA):
+class BaseNeuralICA(WhiteningMixin, SelectionMixin, BaseICA):
     """Template of the neural nonlinear ICA estimators: fit, transform and persistence.
 
     Not used directly; see :class:`nlica.TCL`, :class:`nlica.PCL` and
@@ -196,12 +156,23 @@ class BaseNeuralICA(BaseICA):
     _fits_decoder = False
 
     def __init__(self, **training_parameters):
+        self._store_parameters({"training_parameters": training_parameters})
+
+    def _store_parameters(self, arguments):
+        """Set a subclass's own ``__init__`` arguments and the shared training parameters.
+
+        ``arguments`` is the subclass's ``locals()``: its parameters and the dict of
+        ``**training_parameters``, whose absent names take ``TRAINING_DEFAULTS``.
+        """
+        own = dict(arguments)
+        training_parameters = own.pop("training_parameters", {})
         unknown = sorted(set(training_parameters) - set(TRAINING_PARAMETERS))
         if unknown:
             raise TypeError(
                 f"{type(self).__name__}.__init__() got an unexpected keyword argument "
                 f"{unknown[0]!r}"
             )
+        super()._store_parameters(own)
         for name, default in TRAINING_DEFAULTS.items():
             setattr(self, name, training_parameters.get(name, default))
 
@@ -364,21 +335,6 @@ class BaseNeuralICA(BaseICA):
             return 1.0
         return float(1.0 - np.sum((error / peak) ** 2) / np.sum((centred / peak) ** 2))
 
-    def _split(self, runs, fit_params):
-        """Rows to train on and rows held out (the last ones in time; none when few).
-
-        The held-out rows choose between the linear and the nonlinear model
-        (``mixing="auto"``) and measure ``reconstruction_r2_``.
-        """
-        n = runs.shape[0]
-        start = n - int(n * _HOLDOUT) if n >= _MIN_HOLDOUT_ROWS else n
-        # Whole recordings are held out where a recording starts in the last 10%, so no
-        # held-out piece is too short to score (epochs as groups, for example).
-        later = np.flatnonzero(runs[start:] != runs[start - 1]) if 0 < start < n else []
-        if len(later):
-            start += int(later[0])
-        return np.arange(start), np.arange(start, n)
-
     def _linear(self):
         """Whether the network being built is the linear special case (``selected_model_``)."""
         return getattr(self, "selected_model_", "nonlinear") == "linear"
@@ -446,100 +402,10 @@ class BaseNeuralICA(BaseICA):
         if Z.device.type == "cpu" and activations <= _SMALL_STEP:
             torch.set_num_threads(1)
 
-    # ------------------------------------------------------------ preprocessing
-    def _fit_whitener(self, X, n_components):
-        """PCA-whiten (float64) to ``n_components`` dimensions.
-
-        Stores ``mean_``, ``whitening_`` (``(n_components, n_features)``; None when the
-        estimator does not whiten) and ``explained_variance_ratio_`` (the share of the
-        variance of ``X`` on each kept principal direction). The statistics are
-        accumulated over row blocks, so a memmap X is never copied whole.
-        """
-        if not self._whitens():
-            self.mean_ = np.zeros(X.shape[1])
-            self.whitening_ = None
-            self.explained_variance_ratio_ = None
-            return
-        mean, cov, scale = _mean_cov(X)
-        eig, u = np.linalg.eigh(cov)
-        order = np.argsort(eig)[::-1]
-        eig, u = eig[order], u[:, order]
-        tiny = eig[0] * X.shape[1] * np.finfo(np.float32).eps if eig[0] > 0 else 1.0
-        rank = int(np.sum(eig > tiny))
-        n_components = min(n_components, X.shape[1])  # SlowVAE may have more latents
-        if rank < n_components:
-            # Fewer directions than components: whitening would divide by zero.
-            raise ValueError(
-                f"X has only {rank} linearly independent feature direction(s) out of "
-                f"{X.shape[1]} (constant, duplicated or re-referenced channels?) but "
-                f"n_components={n_components}; pass n_components={rank} or fewer (X is then "
-                "reduced by PCA, as FastICA does), or remove the redundant channels."
-            )
-        eig, u = eig[:n_components], u[:, :n_components]
-        u = u * _column_signs(u)
-        self.mean_ = mean
-        self.whitening_ = (u / (np.sqrt(eig) * scale)).T
-        total = float(np.sum(np.diag(cov)))
-        self.explained_variance_ratio_ = eig / total if total > 0 else np.ones_like(eig)
-
-    def _n_inputs(self):
-        """Width of the network's input: whitened (possibly reduced) or raw features."""
-        return self.n_features_in_ if self.whitening_ is None else self.whitening_.shape[0]
-
-    def _whitened_tensor(self, X, device, dtype=torch.float32):
-        """Return whitened rows of ``X`` as a new tensor of ``dtype`` on ``device``."""
-        Z = np.asarray(X, dtype=np.float64)
-        if self.whitening_ is not None:
-            Z = (Z - self.mean_) @ self.whitening_.T
-        # torch.tensor copies: the caller's array is never shared with the model.
-        return torch.tensor(Z, dtype=dtype, device=device)
-
-    def _unwhiten(self, Z):
-        """Map whitened rows (ndarray) back to the units of ``X``."""
-        if self.whitening_ is None:
-            return Z
-        # The pseudo-inverse maps reduced coordinates back to the kept principal
-        # directions (the plain inverse when nothing was reduced).
-        return Z @ np.linalg.pinv(self.whitening_).T + self.mean_
-
-    def _training_data(self, X, device):
-        """Return the whitened training data: a device tensor, or rows whitened on demand.
-
-        When the float32 copy would exceed ``memory_budget`` MiB, batches are read from
-        ``X`` itself (e.g. a ``numpy.memmap``) instead, whitened and moved each step.
-        """
-        budget = self.memory_budget
-        width = X.shape[1] if self.whitening_ is None else self.whitening_.shape[0]
-        if budget is None or X.shape[0] * width * 4 <= budget * 2**20:
-            return self._whitened_tensor(X, device)
-        return _StreamedRows(X, lambda rows: self._whitened_tensor(rows, device), device)
-
+    # ------------------------------------------------------------ encoding
     def _net64(self):
         """Return a float64 copy of the trained module, in eval mode."""
         return copy.deepcopy(self.module_).to(torch.float64).eval()
-
-    def _whitened_blocks64(self, X=None, Z=None):
-        """Yield float64 blocks of whitened ``X`` (or of the whitened tensor ``Z``).
-
-        In float64 each row's result does not depend on the rows batched with it (float32
-        kernels round differently by batch size), which keeps transforms row-independent.
-        """
-        n = X.shape[0] if Z is None else Z.shape[0]
-        for start in range(0, n, CHUNK_ROWS):
-            if Z is not None:
-                yield Z[start : start + CHUNK_ROWS].to(torch.float64)
-                continue
-            block = self._whitened_tensor(
-                X[start : start + CHUNK_ROWS], self.device_, dtype=torch.float64
-            )
-            if not bool(torch.all(block.abs() <= _FLOAT32_MAX)):
-                # The float32-trained network has never seen anything near such values.
-                raise ValueError(
-                    "X has values far outside the range seen in fit: whitened, they exceed "
-                    "the float32 range the network was trained in. Check the units and "
-                    "scaling of X."
-                )
-            yield block
 
     def _encode64(self, X=None, *, Z=None, net=None, head=None):
         """Apply ``_encode`` in float64 to whitened blocks of ``X`` (or of ``Z``).
@@ -566,15 +432,13 @@ class BaseNeuralICA(BaseICA):
         return H, torch.cat(heads)
 
     # -------------------------------------------------------------------- fit
+    @fill_doc({"series data": SERIES_DATA_DOC})
     def fit(self, X, y=None, *, groups=None):
         """Fit the model to the time series ``X``.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Observations in time order.
-        y : Ignored
-            Not used, present for API consistency.
+        <series data>
         groups : array-like of shape (n_samples,), default=None
             Recording label of each sample; no pair or segment crosses from one recording
             to another. ``None`` means one recording.
@@ -623,49 +487,8 @@ class BaseNeuralICA(BaseICA):
                 "with image_shape has no linear special case); use mixing='nonlinear'."
             )
         train_idx, test_idx = self._split(runs, fit_params)
-        select = self.mixing == "auto" and self._selects_mixing() and test_idx.size > 0
-        if select:
-            Z_fit, runs_fit = _Rows(Z, train_idx), _relabel(runs[train_idx])
-            params_fit = self._subset_fit_params(fit_params, train_idx)
-            held_out = np.asarray(X[test_idx])
-            runs_test = runs[test_idx]
-            blocks = _score_blocks(runs_test, self._min_piece_rows())
-            candidates = {}
-            for kind in ("linear", "nonlinear"):
-                self.selected_model_ = kind
-                self._train_module(Z_fit, runs_fit, params_fit)
-                scores = np.array(
-                    [
-                        self._heldout_score(
-                            held_out[b], _relabel(runs_test[b]), fit_params, test_idx[b]
-                        )
-                        for b in blocks
-                    ]
-                )
-                candidates[kind] = (
-                    scores,
-                    {k: v for k, v in vars(self).items() if k.endswith("_")},
-                )
-            # The nonlinear model must beat its own linear special case on held-out data by
-            # more than one standard error of the difference (the one-standard-error rule:
-            # the simpler model unless the data clearly say otherwise). The error is taken
-            # over contiguous blocks of held-out rows, so autocorrelated rows (EEG) do not
-            # count as independent evidence.
-            weights = np.array([b.size for b in blocks], dtype=np.float64)
-            diff = candidates["nonlinear"][0] - candidates["linear"][0]
-            bound = _block_standard_error(diff, weights) + self._selection_margin()
-            kind = "nonlinear" if np.average(diff, weights=weights) > bound else "linear"
-            vars(self).update(candidates[kind][1])
-            self.selected_model_ = kind
-            self.model_scores_ = {
-                k: float(np.average(v[0], weights=weights)) for k, v in candidates.items()
-            }
-            if kind == "nonlinear" and self._refits_network():
-                # The network of mixing="nonlinear", trained on every row.
-                self._train_module(Z, runs, fit_params)
-            else:
-                # The kept model's statistics (ICA, normalisation) are taken on all rows.
-                self._after_fit(Z, runs, fit_params)
+        if self.mixing == "auto" and self._selects_mixing() and test_idx.size > 0:
+            self._select_mixing(X, Z, runs, fit_params, train_idx, test_idx)
         else:
             self.selected_model_ = "nonlinear" if self.mixing == "auto" else self.mixing
             self.model_scores_ = None

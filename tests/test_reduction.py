@@ -116,7 +116,7 @@ def test_tcl_auto_keeps_the_network_only_where_it_is_clearly_better(
 
 
 def test_score_blocks_keep_scorable_pieces():
-    from nlica._neural import _block_standard_error, _score_blocks
+    from nlica._selection import _block_standard_error, _score_blocks
 
     blocks = _score_blocks(np.zeros(3000, dtype=int), 64)
     assert [b.size for b in blocks] == [300] * 10
