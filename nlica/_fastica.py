@@ -181,19 +181,7 @@ class FastICA(BaseICA):
         device="auto",
         subsample="auto",
     ):
-        self.n_components = n_components
-        self.algorithm = algorithm
-        self.whiten = whiten
-        self.fun = fun
-        self.fun_args = fun_args
-        self.max_iter = max_iter
-        self.tol = tol
-        self.w_init = w_init
-        self.whiten_solver = whiten_solver
-        self.random_state = random_state
-        self.backend = backend
-        self.device = device
-        self.subsample = subsample
+        self._store_parameters(locals())
 
     # ----------------------------------------------------------------------------------
     def _resolve_backend(self):

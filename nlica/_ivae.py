@@ -9,7 +9,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._neural import CHUNK_ROWS, BaseNeuralICA
-from ._neural_params import SCORE_DATA_DOC
+from ._neural_params import FAST_PRESET, SCORE_DATA_DOC, SERIES_DATA_DOC
 from .losses import conditional_prior_kl, gaussian_nll
 from .nn.ivae import IVAENet
 from .samplers import UniformSampler, cut_segments, encode_segments
@@ -25,13 +25,7 @@ __all__ = ["IVAE"]
 
 _PRESETS = {
     "fast": {
-        "max_iter": 6000,
-        "batch_size": 1024,
-        "learning_rate": 1e-2,
-        "weight_decay": 0.0,
-        "n_init": 1,
-        "optimizer": "adam",
-        "schedule": "cosine",
+        **FAST_PRESET,
         "decoder_var": 0.01,
         "prior": "laplace",
         "width_factor": 8,
@@ -196,14 +190,20 @@ class IVAE(BaseNeuralICA):
 
     Examples
     --------
+    A generative model: it encodes, decodes and samples given a segment.
+
     >>> from nlica import IVAE
     >>> from nlica.datasets import make_tcl_dataset
     >>> data = make_tcl_dataset(2, n_layers=1, n_segments=8, segment_length=64,
     ...                         random_state=0)
     >>> ivae = IVAE(max_iter=50, random_state=0, device="cpu")
-    >>> S_est = ivae.fit(data.X, segments=data.segments).transform(data.X)
-    >>> S_est.shape, ivae.n_segments_
+    >>> ivae = ivae.fit(data.X, segments=data.segments)
+    >>> S_est = ivae.transform(data.X)
+    >>> ivae.inverse_transform(S_est).shape, ivae.n_segments_
     ((512, 2), 8)
+    >>> X_new, Z_new = ivae.sample(4, segments=3, random_state=0)
+    >>> X_new.shape, Z_new.shape
+    ((4, 2), (4, 2))
     """
 
     _presets = _PRESETS
@@ -245,30 +245,20 @@ class IVAE(BaseNeuralICA):
         warm_start=None,
         **training_parameters,
     ):
-        self.n_components = n_components
-        self.n_layers = n_layers
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.prior = prior
-        self.decoder_var = decoder_var
-        self.segment_length = segment_length
-        self.contrastive_weight = contrastive_weight
-        self.warm_start = warm_start
-        super().__init__(**training_parameters)
+        self._store_parameters(locals())
 
     # ------------------------------------------------------------------ settings
     def _selects_mixing(self):
         return False
 
     # ----------------------------------------------------------------------- fit
+    @fill_doc({"series data": SERIES_DATA_DOC})
     def fit(self, X, y=None, *, segments=None, aux=None, groups=None):
         """Fit the iVAE by maximising the ELBO.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Observations, rows in time order.
-        y : Ignored
-            Not used, present for API consistency.
+        <series data>
         segments : array-like of shape (n_samples,), default=None
             Discrete auxiliary variable: a label per sample (e.g. a segment or a
             condition); at least two distinct labels.
@@ -533,6 +523,21 @@ class IVAE(BaseNeuralICA):
             Decoded samples, in the units of ``X``.
         Z : ndarray of shape (n_samples, n_components)
             The latents.
+
+        Examples
+        --------
+        Sources whose scales change from segment to segment, then new draws given a
+        segment:
+
+        >>> import numpy as np
+        >>> from nlica import IVAE
+        >>> rng = np.random.default_rng(0)
+        >>> labels = np.repeat(np.arange(4), 100)
+        >>> X = rng.laplace(size=(400, 2)) * rng.uniform(0.2, 2.0, size=(4, 2))[labels]
+        >>> ivae = IVAE(max_iter=20, random_state=0, device="cpu").fit(X, segments=labels)
+        >>> X_new, Z_new = ivae.sample(3, segments=[0, 1, 1], random_state=0)
+        >>> X_new.shape, Z_new.shape
+        ((3, 2), (3, 2))
         """
         self._check_is_fitted()
         n_samples = int(n_samples)

@@ -15,8 +15,10 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from .utils._docstrings import replace_marker
 
 __all__ = [
+    "FAST_PRESET",
     "NETWORK_CONSTRAINTS",
     "SCORE_DATA_DOC",
+    "SERIES_DATA_DOC",
     "TRAINING_CONSTRAINTS",
     "TRAINING_DEFAULTS",
     "TRAINING_PARAMETERS",
@@ -35,6 +37,19 @@ TRAINING_DEFAULTS = {
 }
 # fmt: on
 TRAINING_PARAMETERS = tuple(TRAINING_DEFAULTS)
+
+# The "fast" presets' common ground: 6000 Adam steps of 1024 rows at a rate of 1e-2 with
+# cosine decay, no weight decay, one run. Each estimator's preset states only where it
+# departs from it (and its network's keys).
+FAST_PRESET = {
+    "max_iter": 6000,
+    "batch_size": 1024,
+    "learning_rate": 1e-2,
+    "weight_decay": 0.0,
+    "n_init": 1,
+    "optimizer": "adam",
+    "schedule": "cosine",
+}
 
 _POSITIVE_INT = [Interval(numbers.Integral, 1, None, closed="left"), None]
 
@@ -123,6 +138,14 @@ _TRAINING_DOCS = {
 # fmt: on
 
 # The ``X`` and ``y`` of an estimator's ``score`` (the ``<score data>`` marker line).
+# The time series a method trains on or scores with its own pairs or segments.
+SERIES_DATA_DOC = """\
+X : array-like of shape (n_samples, n_features)
+    Observations, rows in time order.
+y : Ignored
+    Not used, present for API consistency.
+"""
+
 SCORE_DATA_DOC = """\
 X : array-like of shape (n_samples, n_features)
     Data in the feature space seen in ``fit``, to score.

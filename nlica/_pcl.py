@@ -14,9 +14,11 @@ import torch
 from sklearn.utils._param_validation import Interval
 
 from ._neural import CHUNK_ROWS, BaseNeuralICA
+from ._neural_params import FAST_PRESET, SERIES_DATA_DOC
 from .losses import pcl_loss
 from .nn.contrastive import PCLNet
 from .samplers import PairSampler
+from .utils._docstrings import fill_doc
 from .utils.validation import check_groups, check_sample_weight
 
 __all__ = ["PCL"]
@@ -24,13 +26,9 @@ __all__ = ["PCL"]
 # Settings of each preset; ``None`` parameters of the estimator take these values.
 _PRESETS = {
     "fast": {
+        **FAST_PRESET,
         "max_iter": 8000,
-        "batch_size": 1024,
-        "learning_rate": 1e-2,
-        "weight_decay": 0.0,
         "n_init": None,
-        "optimizer": "adam",
-        "schedule": "cosine",
         "ema_decay": None,
         "init": "xavier",
         "width": 4,
@@ -199,12 +197,7 @@ class PCL(BaseNeuralICA):
         weight_decay=None,
         **training_parameters,
     ):
-        self.n_components = n_components
-        self.n_layers = n_layers
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.lag = lag
-        self.weight_decay = weight_decay
-        super().__init__(**training_parameters)
+        self._store_parameters(locals())
 
     # -------------------------------------------------------------- parameters
     def _setting(self, name):
@@ -325,6 +318,7 @@ class PCL(BaseNeuralICA):
         return module.decoder(S)
 
     # --------------------------------------------------------------------- API
+    @fill_doc({"series data": SERIES_DATA_DOC})
     def score(self, X, y=None, *, groups=None, sample_weight=None):
         """Accuracy of the trained discriminator on pairs of ``X``.
 
@@ -337,10 +331,7 @@ class PCL(BaseNeuralICA):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Data, rows in time order.
-        y : Ignored
-            Not used, present for API consistency.
+        <series data>
         groups : array-like of shape (n_samples,), default=None
             Recording label of each sample; ``None`` means one recording.
         sample_weight : array-like of shape (n_samples,), default=None

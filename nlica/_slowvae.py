@@ -20,22 +20,21 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._fastica import FastICA
 from ._neural import CHUNK_ROWS, BaseNeuralICA
+from ._neural_params import FAST_PRESET, SERIES_DATA_DOC
 from .losses import bernoulli_nll, gaussian_nll, laplace_kl, normal_kl
 from .nn.vae import ConvDecoder, ConvEncoder, MLPDecoder, MLPEncoder, SlowVAEModule
 from .samplers import PairSampler
+from .utils._docstrings import fill_doc
 from .utils.validation import check_groups, validate_X
 
 __all__ = ["SlowVAE"]
 
 _PRESETS = {
     "fast": {
+        **FAST_PRESET,
         "max_iter": 8000,
         "batch_size": 256,
         "learning_rate": 3e-3,
-        "n_init": 1,
-        "weight_decay": 0.0,
-        "optimizer": "adam",
-        "schedule": "cosine",
     },
     "paper": {
         "max_iter": 300_000,
@@ -252,20 +251,7 @@ class SlowVAE(BaseNeuralICA):
         likelihood="auto",
         **training_parameters,
     ):
-        self.n_components = n_components
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.image_shape = image_shape
-        self.beta = beta
-        self.gamma = gamma
-        self.rate_prior = rate_prior
-        self.learn_rate = learn_rate
-        self.symmetric = symmetric
-        self.posterior = posterior
-        self.max_decoder_scale = max_decoder_scale
-        self.kl_warmup = kl_warmup
-        self.activation = activation
-        self.likelihood = likelihood
-        super().__init__(**training_parameters)
+        self._store_parameters(locals())
 
     # ------------------------------------------------------------------ helpers
     def _hidden(self):
@@ -638,6 +624,7 @@ class SlowVAE(BaseNeuralICA):
                 out.append(-loss.cpu().numpy().astype(np.float64))
         return np.concatenate(out) if out else np.empty(0)
 
+    @fill_doc({"series data": SERIES_DATA_DOC})
     def score(self, X, y=None, groups=None):
         """Mean negative loss over the consecutive pairs of ``X`` (an ELBO if beta = gamma = 1).
 
@@ -646,10 +633,7 @@ class SlowVAE(BaseNeuralICA):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Time series in time order.
-        y : Ignored
-            Not used, present for API consistency.
+        <series data>
         groups : array-like of shape (n_samples,), default=None
             Recording labels.
 

@@ -9,8 +9,9 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
 from ._fastica import FastICA
-from ._neural import _MIN_HOLDOUT_ROWS, BaseNeuralICA
-from ._neural_params import SCORE_DATA_DOC
+from ._neural import BaseNeuralICA
+from ._neural_params import FAST_PRESET, SCORE_DATA_DOC
+from ._selection import _MIN_HOLDOUT_ROWS
 from .losses import tcl_loss
 from .nn.contrastive import TCLNet
 from .samplers import UniformSampler, cut_segments, encode_segments
@@ -35,13 +36,8 @@ _FAST_BATCH_RANGE = (1024, 4096)
 
 _PRESETS = {
     "fast": {
-        "max_iter": 6000,
-        "batch_size": 1024,
+        **FAST_PRESET,
         "learning_rate": 3e-2,
-        "weight_decay": 0.0,
-        "n_init": 1,
-        "optimizer": "adam",
-        "schedule": "cosine",
         "width_factor": 8,
         "min_width": 32,
         # The optimal classifier weights grow as 1 / (a segment's source scale), far from
@@ -214,13 +210,7 @@ class TCL(BaseNeuralICA):
         ica_max_iter=1000,
         **training_parameters,
     ):
-        self.n_components = n_components
-        self.n_layers = n_layers
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.segment_length = segment_length
-        self.weight_decay = weight_decay
-        self.ica_max_iter = ica_max_iter
-        super().__init__(**training_parameters)
+        self._store_parameters(locals())
 
     # ------------------------------------------------------------------ settings
     def _setting(self, name):

@@ -27,6 +27,16 @@ class BaseICA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     True
     """
 
+    def _store_parameters(self, arguments):
+        """Set each ``__init__`` argument as the attribute of its name, as given.
+
+        ``arguments`` is ``locals()`` at the top of a subclass's ``__init__``. As in every
+        scikit-learn estimator, nothing is validated or copied here: ``fit`` does that.
+        """
+        for name, value in arguments.items():
+            if name not in ("self", "__class__"):
+                setattr(self, name, value)
+
     def _validate_fit_data(self, X, *, ensure_min_samples=2):
         X = validate_X(self, X, reset=True, ensure_min_samples=ensure_min_samples)
         n_components = check_n_components(getattr(self, "n_components", None), X.shape[1])

@@ -6,20 +6,14 @@ fixed), and the conditional prior's log-variances ``lambda(u)``: a table with on
 segment for discrete labels, or an MLP of a continuous auxiliary variable.
 """
 
+import functools
+
 import torch
 from torch import nn
 
+from .modules import mlp
+
 __all__ = ["IVAENet"]
-
-
-def _mlp(in_features, hidden_layer_sizes, out_features, slope):
-    layers = []
-    width = in_features
-    for h in hidden_layer_sizes:
-        layers += [nn.Linear(width, int(h)), nn.LeakyReLU(slope)]
-        width = int(h)
-    layers.append(nn.Linear(width, out_features))
-    return nn.Sequential(*layers)
 
 
 class IVAENet(nn.Module):
@@ -72,12 +66,13 @@ class IVAENet(nn.Module):
             raise ValueError("give exactly one of n_segments and aux_features.")
         self.n_latents = int(n_latents)
         hidden = [int(h) for h in hidden_layer_sizes]
-        self.encoder = _mlp(n_features, hidden, 2 * self.n_latents, slope)
+        leaky = functools.partial(nn.LeakyReLU, slope)
+        self.encoder = mlp(n_features, hidden, 2 * self.n_latents, leaky)
         # The posterior variances of a nearly deterministic decoder are of the order of its
         # variance, far below 1: starting there spares Adam's bounded steps the way down.
         with torch.no_grad():
             self.encoder[-1].bias[self.n_latents :] = torch.tensor(float(decoder_var)).log()
-        self.decoder = _mlp(self.n_latents, hidden[::-1], n_features, slope)
+        self.decoder = mlp(self.n_latents, hidden[::-1], n_features, leaky)
         if n_segments is not None:
             # One row of log-variances per label: the one-hot-input linear map, as a table.
             self.prior_table = nn.Embedding(int(n_segments), self.n_latents)
@@ -85,9 +80,7 @@ class IVAENet(nn.Module):
             self.prior_net = None
         else:
             self.prior_table = None
-            self.prior_net = _mlp(
-                int(aux_features), list(prior_hidden_sizes), self.n_latents, slope
-            )
+            self.prior_net = mlp(int(aux_features), list(prior_hidden_sizes), self.n_latents, leaky)
         self.register_buffer("decoder_logvar", torch.tensor(float(decoder_var)).log())
 
     def encode(self, x):

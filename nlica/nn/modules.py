@@ -1,9 +1,43 @@
-"""Feature extractors: maxout MLPs as in Hyvärinen & Morioka's TCL and PCL."""
+"""Building blocks: maxout MLPs as in Hyvärinen & Morioka's TCL and PCL, plain MLPs."""
 
 import torch
 from torch import nn
 
-__all__ = ["Decoder", "Maxout", "MaxoutMLP"]
+__all__ = ["Decoder", "Maxout", "MaxoutMLP", "mlp"]
+
+
+def mlp(in_features, hidden_layer_sizes, out_features, activation):
+    """Return a plain MLP: linear layers with ``activation()`` between them.
+
+    Parameters
+    ----------
+    in_features : int
+        Input width.
+    hidden_layer_sizes : sequence of int
+        Hidden widths (may be empty: one linear layer).
+    out_features : int
+        Output width.
+    activation : callable
+        Returns a new activation module for each hidden layer (e.g. ``torch.nn.ReLU``).
+
+    Returns
+    -------
+    torch.nn.Sequential
+        The layers, in order.
+
+    Examples
+    --------
+    >>> net = mlp(3, [8, 8], 2, nn.ReLU)
+    >>> len(net), net(torch.zeros(4, 3)).shape
+    (5, torch.Size([4, 2]))
+    """
+    layers = []
+    width = in_features
+    for h in hidden_layer_sizes:
+        layers += [nn.Linear(width, int(h)), activation()]
+        width = int(h)
+    layers.append(nn.Linear(width, out_features))
+    return nn.Sequential(*layers)
 
 
 class Maxout(nn.Module):

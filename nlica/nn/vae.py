@@ -19,19 +19,11 @@ import math
 import torch
 from torch import nn
 
+from .modules import mlp
+
 __all__ = ["MLPEncoder", "MLPDecoder", "ConvEncoder", "ConvDecoder", "SlowVAEModule"]
 
 _CONV_CHANNELS = (32, 32, 64, 64)
-
-
-def _mlp(in_features, hidden_layer_sizes, out_features, activation):
-    layers = []
-    width = in_features
-    for h in hidden_layer_sizes:
-        layers += [nn.Linear(width, int(h)), activation()]
-        width = int(h)
-    layers.append(nn.Linear(width, out_features))
-    return nn.Sequential(*layers)
 
 
 def _activation(name):
@@ -133,7 +125,7 @@ class MLPEncoder(_Encoder):
         self.n_latents = int(n_latents)
         self.full_covariance = bool(full_covariance)
         n_out = self._n_outputs(self.n_latents, self.full_covariance)
-        self.net = _mlp(in_features, hidden_layer_sizes, n_out, _activation(activation))
+        self.net = mlp(in_features, hidden_layer_sizes, n_out, _activation(activation))
 
     def _head(self, x):
         return self.net(x)
@@ -161,7 +153,7 @@ class MLPDecoder(nn.Module):
 
     def __init__(self, n_latents, hidden_layer_sizes, out_features, activation="relu"):
         super().__init__()
-        self.net = _mlp(n_latents, hidden_layer_sizes, out_features, _activation(activation))
+        self.net = mlp(n_latents, hidden_layer_sizes, out_features, _activation(activation))
 
     def forward(self, z):
         """Return the reconstruction means of latents ``z``, shape (batch, out_features)."""
