@@ -130,7 +130,7 @@ def test_linear_mixing_is_conditioned_with_unit_columns():
 
 
 def test_threshold_matches_reference_and_ignores_user_seed():
-    # REFERENCES.md: about 6.3 for n=5, 16 for n=10 (25th percentile of 10 000 draws).
+    # docs/papers.rst: about 6.3 for n=5, 16 for n=10 (25th percentile of 10 000 draws).
     assert 5.5 < datasets._cond_threshold(5, 5, 10000, 25) < 7.5
     assert 14.0 < datasets._cond_threshold(10, 10, 10000, 25) < 18.0
     # Recomputed from scratch, the threshold is the same (a fixed private seed), and drawing
