@@ -69,6 +69,34 @@ def test_warm_start_recovers_sources_through_three_layers():
     assert est.history_[-1]["contrast"] == 0.0
 
 
+def test_warm_start_begins_with_the_plain_elbo(data):
+    # The warm start's first sixth trains the plain ELBO: its steps are those of a fit
+    # without contrastive term or warm start, step for step (the contrastive term is
+    # logged but not trained). A fold-prone start (the classification term on the
+    # random network) would differ from the first step.
+    X, seg = data.X[:1024], data.segments[:1024]
+    common = {"n_layers": 2, "max_iter": 1200, "random_state": 0, "device": "cpu"}
+    warm = nlica.IVAE(n_init=1, **common).fit(X, segments=seg).history_
+    plain = nlica.IVAE(contrastive_weight=0.0, warm_start=0.0, n_init=1, **common)
+    plain = plain.fit(X, segments=seg).history_
+    # Steps 1-100 of 1200 (warm start: 600 steps, the first 100 the plain ELBO).
+    for key in ("loss", "recon", "kl"):
+        assert warm[0][key] == plain[0][key]
+    assert warm[0]["contrast"] > 0 and plain[0]["contrast"] == 0.0
+    # Then the autoencoder and its classification term: a different loss, no KL.
+    assert warm[1]["kl"] == 0.0 and warm[1]["loss"] != plain[1]["loss"]
+
+
+@pytest.mark.parametrize("n_layers, runs", [(2, 1), (3, 2)])
+def test_fast_preset_runs_twice_through_deep_networks(data, n_layers, runs):
+    # n_init=None: two runs (the lower final loss kept) with 2 or more hidden layers.
+    X, seg = data.X[:1024], data.segments[:1024]
+    common = {"n_layers": n_layers, "max_iter": 30, "random_state": 0, "device": "cpu"}
+    default = nlica.IVAE(**common).fit(X, segments=seg).transform(X)
+    given = nlica.IVAE(n_init=runs, **common).fit(X, segments=seg).transform(X)
+    np.testing.assert_array_equal(default, given)
+
+
 @pytest.mark.parametrize("prior", ["laplace", "gaussian"])
 def test_contrastive_term_is_the_prior_classifier(prior):
     # log p(z | u) of every row under every prior row, against torch's own densities.
@@ -104,8 +132,9 @@ def test_warm_start_phases_in_history(data, aux_kind):
         device="cpu",
     )
     history = est.fit(X, **given).history_
-    # No KL term during the warm start (steps 1-200), then the ELBO's.
-    assert [h["kl"] == 0.0 for h in history] == [True, True, False, False]
+    # The warm start (steps 1-200) begins with the plain ELBO (steps 1-33), then has no
+    # KL term (steps 34-200); the ELBO's after it.
+    assert [h["kl"] == 0.0 for h in history] == [False, True, False, False]
     assert all(np.isfinite(h["contrast"]) and h["contrast"] > 0 for h in history)
     # The classification improves over the fit.
     assert history[-1]["contrast"] < history[0]["contrast"]
