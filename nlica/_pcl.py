@@ -11,11 +11,11 @@ import numbers
 
 import numpy as np
 import torch
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._neural import CHUNK_ROWS, BaseNeuralICA
 from ._neural_params import FAST_PRESET, SERIES_DATA_DOC
-from .losses import pcl_loss
+from .losses import pcl_infonce_loss, pcl_loss
 from .nn.contrastive import PCLNet
 from .samplers import PairSampler
 from .utils._docstrings import fill_doc
@@ -63,6 +63,11 @@ _SCORE_SEED = 0
 _RESTART_ROWS = 1 << 16
 # Pairs sampled for discriminator_accuracy_ at the end of fit (standard error < 0.002).
 _FIT_SCORE_PAIRS = 1 << 16
+# contrast="infonce": each real pair competes with the lag partners of the other pairs of
+# its group of this many, so the task stays hard when many sources together make real
+# pairs easy to tell from permuted ones (20 sources, 3 layers, seed 0, 8000 steps: 0.849
+# with 128, 0.818 with 32; 32 costs a step what the logistic task does, 128 3.4 times).
+_NCE_GROUP = 128
 
 
 class PCL(BaseNeuralICA):
@@ -94,6 +99,20 @@ class PCL(BaseNeuralICA):
         paper's ``[2 * n_components] * (n_layers - 1) + [n_components]`` for ``"paper"``.
     lag : int, default=1
         Lag between the two elements of a real pair.
+    contrast : {"logistic", "infonce"}, default="logistic"
+        The contrastive task. ``"logistic"``: the paper's logistic regression of real
+        against permuted pairs. ``"infonce"``: each ``x_t`` must pick its real partner
+        among the lag partners of 127 other pairs of the batch (a softmax over the same
+        regression function, both ways; the candidates may come from other
+        recordings), and the offset ``m`` of ``r`` is fitted alongside on the detached
+        logits, so ``r > 0`` still means "real" for :meth:`score`. With many sources a
+        real pair differs from a permuted one in every source: the logistic task
+        becomes easy before every source is learned, and its gradient fades, while the
+        softmax task stays hard. The softmax leaves ``r`` free up to a function of
+        ``x_t`` alone, which does not change the mixed derivatives on which PCL's
+        identifiability rests. Measured at 20 sources through a 3-layer mixing (seed 0,
+        2**16 samples): MCC 0.895 against 0.689, in 1.7 times the time; at 5 sources
+        through 5 layers one seed gave 0.908 against 0.884 (see the user guide).
     weight_decay : float, default=None
         L2 penalty on all parameters; ``None`` takes the preset's (0 for ``"fast"``, 1e-5
         for ``"paper"``).
@@ -185,6 +204,7 @@ class PCL(BaseNeuralICA):
             None,
         ],
         "lag": [Interval(numbers.Integral, 1, None, closed="left")],
+        "contrast": [StrOptions({"logistic", "infonce"})],
     }
 
     def __init__(
@@ -194,6 +214,7 @@ class PCL(BaseNeuralICA):
         n_layers=2,
         hidden_layer_sizes=None,
         lag=1,
+        contrast="logistic",
         weight_decay=None,
         **training_parameters,
     ):
@@ -275,6 +296,14 @@ class PCL(BaseNeuralICA):
         widest = max([Z.shape[1], self.n_components_, *self._hidden_sizes(self.n_components_)])
         self._one_thread_if_small(Z, 3 * sampler.batch_size * 2 * widest)
 
+        if self.contrast == "infonce":
+            # The other pairs of the batch are the negatives: no permuted rows to encode.
+            def batch_fn():
+                t, t_lag, _ = sampler.sample()
+                return Z[torch.cat([t, t_lag])]
+
+            return batch_fn
+
         def batch_fn():
             t, t_lag, t_neg = sampler.sample(negatives=True)
             return Z[torch.cat([t, t_lag, t_neg])]
@@ -285,6 +314,13 @@ class PCL(BaseNeuralICA):
         # Projection of the quadratic coefficients before each step's forward pass: the
         # same as clamping them after every optimiser step.
         module.project()
+        if self.contrast == "infonce":
+            h_t, h_lag = module(batch).chunk(2)
+            net = module
+            loss, accuracy = pcl_infonce_loss(
+                h_t, h_lag, net.w1, net.w2, net.b, net.a, net.m, _NCE_GROUP
+            )
+            return loss, {"accuracy": accuracy}
         # One forward pass over [x_t; x_lag; x_perm]: the batch statistics of the
         # batch-normalised output cover real and permuted samples alike.
         h = module(batch)

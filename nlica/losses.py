@@ -9,6 +9,7 @@ __all__ = [
     "tcl_loss",
     "pcl_logits",
     "pcl_loss",
+    "pcl_infonce_loss",
     "gaussian_nll",
     "bernoulli_nll",
     "normal_kl",
@@ -99,6 +100,64 @@ def pcl_loss(logits_pos, logits_neg):
     loss = 0.5 * (F.softplus(-logits_pos).mean() + F.softplus(logits_neg).mean())
     accuracy = 0.5 * ((logits_pos > 0).float().mean() + (logits_neg < 0).float().mean())
     return loss, accuracy
+
+
+def pcl_infonce_loss(h_t, h_lag, w1, w2, b, a, m, group):
+    """PCL's InfoNCE task: each ``x_t`` picks its lag partner among those of its group.
+
+    Within each group of ``group`` consecutive pairs, ``r(x_t[i], x_lag[j])`` (the
+    regression function of :func:`pcl_logits` without its offset, the quadratic term on
+    the candidate) is a logit of ``j == i``; the cross-entropy is averaged over rows and
+    columns (the task both ways). The offset ``m`` is trained alongside by the logistic
+    loss on the detached logits of real pairs and of the next pair's partner, so
+    ``r > 0`` keeps meaning "real pair" without that term shaping the features.
+
+    Parameters
+    ----------
+    h_t, h_lag : torch.Tensor of shape (batch, n_components)
+        Features of the current samples and of their lagged partners.
+    w1, w2, b, a, m : torch.Tensor
+        The coefficients of :func:`pcl_logits`.
+    group : int
+        Pairs per group (capped at the batch); the batch is cut into whole groups.
+
+    Returns
+    -------
+    loss : torch.Tensor
+        InfoNCE loss plus the offset's logistic loss.
+    accuracy : torch.Tensor
+        Fraction of rows whose real partner has the largest logit.
+
+    Examples
+    --------
+    >>> h = torch.randn(8, 2)
+    >>> one, zero = torch.ones(2), torch.zeros(2)
+    >>> loss, acc = pcl_infonce_loss(h, h, one, -one, zero, zero, torch.tensor(0.0), 4)
+    >>> float(acc)
+    1.0
+    """
+    n, k = h_t.shape
+    g = max(1, min(int(group), n))
+    n = n // g * g
+    u = (w1 * h_t[:n]).view(-1, g, k)
+    lag = h_lag[:n].view(-1, g, k)
+    v = w2 * lag + b
+    # r[c, i, j]: current sample i with candidate partner j, in group c.
+    r = -(u[:, :, None, :] + v[:, None, :, :]).abs().sum(-1)
+    r = r + (a * lag.pow(2)).sum(-1)[:, None, :]
+    target = torch.arange(g, device=h_t.device).repeat(r.shape[0])
+    rows = r.reshape(-1, g)
+    loss = 0.5 * (
+        F.cross_entropy(rows, target) + F.cross_entropy(r.transpose(1, 2).reshape(-1, g), target)
+    )
+    accuracy = (rows.argmax(1) == target).float().mean()
+    # The offset: real pairs against each current sample with the next pair's partner.
+    zero = torch.zeros((), dtype=h_t.dtype, device=h_t.device)
+    with torch.no_grad():
+        pos = pcl_logits(h_t, h_lag, w1, w2, b, a, zero)
+        neg = pcl_logits(h_t, h_lag.roll(1, 0), w1, w2, b, a, zero)
+    offset_loss, _ = pcl_loss(pos + m, neg + m)
+    return loss + offset_loss, accuracy
 
 
 # --------------------------------------------------------------------------------------

@@ -249,3 +249,36 @@ def test_cuda_fit_recovers_and_loads_on_cpu(small):
     state = pickle.dumps(pcl)
     again = pickle.loads(state)
     np.testing.assert_allclose(again.transform(small.X), S_est, atol=1e-5)
+
+
+def test_infonce_contrast_recovers_and_calibrates_the_offset(small):
+    # The softmax task trains the features; the offset m is fitted on the side, so the
+    # logistic pair accuracy (score, discriminator_accuracy_) stays meaningful.
+    pcl = PCL(contrast="infonce", random_state=0, **QUICK)
+    S_est = pcl.fit_transform(small.X)
+    assert mean_corr_coef(small.S, S_est) >= 0.9
+    assert 0.7 < pcl.discriminator_accuracy_ <= 1.0
+    assert 0.7 < pcl.score(small.X) <= 1.0
+    # Not the logistic fit under another name.
+    logistic = PCL(random_state=0, **QUICK).fit(small.X)
+    assert not np.allclose(logistic.transform(small.X), S_est)
+
+
+def test_infonce_loss_picks_the_real_partner():
+    from nlica.losses import pcl_infonce_loss
+
+    torch.manual_seed(0)
+    h = torch.randn(64, 3)
+    one, zero = torch.ones(3), torch.zeros(3)
+    m = torch.zeros((), requires_grad=True)
+    # Real partners equal to the current samples: every row's own partner wins.
+    loss, acc = pcl_infonce_loss(h, h, one, -one, zero, zero, m, 16)
+    assert float(acc) == 1.0
+    # Shuffled partners: near chance (1/16), and a larger loss.
+    loss_shuffled, acc_shuffled = pcl_infonce_loss(
+        h, h[torch.randperm(64)], one, -one, zero, zero, m, 16
+    )
+    assert float(acc_shuffled) < 0.3 and float(loss_shuffled) > float(loss)
+    # Only the offset's logistic term reaches m.
+    loss.backward()
+    assert m.grad is not None and float(m.grad) != 0.0
