@@ -229,7 +229,7 @@ class IVAE(BaseNeuralICA):
         "preset": '``"fast"``: Adam 1e-2 with cosine decay, 6000 steps of 1024 samples, '
         "hidden layers ``max(32, 8 * n_components)`` wide, a Laplace prior, half of the "
         "steps a contrastive warm start (its first sixth the plain ELBO), the contrastive "
-        "term weighted 10, two runs with 2 or more hidden layers; 25 to 75 s for 5 "
+        "term weighted 10, two runs with 2 or more hidden layers; 25 to 90 s for 5 "
         "sources and 32 768 samples (2 or 3 layers) on one core of a shared CPU. "
         '``"paper"``: the authors\' plain-ELBO variant -- Adam 1e-3 at a constant rate, '
         "7e4 steps of 256 samples, hidden layers ``2 * n_components`` wide, a Gaussian "
