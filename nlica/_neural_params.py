@@ -137,8 +137,8 @@ _TRAINING_DOCS = {
 }
 # fmt: on
 
-# The ``X`` and ``y`` of an estimator's ``score`` (the ``<score data>`` marker line).
-# The time series a method trains on or scores with its own pairs or segments.
+# The ``X`` and ``y`` of a time series a method trains on or scores with its own pairs or
+# segments (the ``<series data>`` marker line).
 SERIES_DATA_DOC = """\
 X : array-like of shape (n_samples, n_features)
     Observations, rows in time order.
@@ -146,6 +146,7 @@ y : Ignored
     Not used, present for API consistency.
 """
 
+# The ``X`` and ``y`` of an estimator's ``score`` (the ``<score data>`` marker line).
 SCORE_DATA_DOC = """\
 X : array-like of shape (n_samples, n_features)
     Data in the feature space seen in ``fit``, to score.

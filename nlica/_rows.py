@@ -177,8 +177,7 @@ class WhiteningMixin:
         ``X`` itself (e.g. a ``numpy.memmap``) instead, whitened and moved each step.
         """
         budget = self.memory_budget
-        width = X.shape[1] if self.whitening_ is None else self.whitening_.shape[0]
-        if budget is None or X.shape[0] * width * 4 <= budget * 2**20:
+        if budget is None or X.shape[0] * self._n_inputs() * 4 <= budget * 2**20:
             return self._whitened_tensor(X, device)
         return _StreamedRows(X, lambda rows: self._whitened_tensor(rows, device), device)
 
