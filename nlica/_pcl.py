@@ -66,7 +66,8 @@ _FIT_SCORE_PAIRS = 1 << 16
 # contrast="infonce": each real pair competes with the lag partners of the other pairs of
 # its group of this many, so the task stays hard when many sources together make real
 # pairs easy to tell from permuted ones (20 sources, 3 layers, seed 0, 8000 steps: 0.849
-# with 128, 0.818 with 32; 32 costs a step what the logistic task does, 128 3.4 times).
+# with 128, 0.818 with 32). With the L1 distances of torch.cdist a step of 128 costs about
+# what a logistic step does (20 sources: 11 ms against 9 ms on one core).
 _NCE_GROUP = 128
 
 

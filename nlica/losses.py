@@ -142,8 +142,10 @@ def pcl_infonce_loss(h_t, h_lag, w1, w2, b, a, m, group):
     u = (w1 * h_t[:n]).view(-1, g, k)
     lag = h_lag[:n].view(-1, g, k)
     v = w2 * lag + b
-    # r[c, i, j]: current sample i with candidate partner j, in group c.
-    r = -(u[:, :, None, :] + v[:, None, :, :]).abs().sum(-1)
+    # r[c, i, j]: current sample i with candidate partner j, in group c. The sum of
+    # |u_i + v_j| over components is the L1 distance from u_i to -v_j; cdist computes it
+    # without the (group, group, n_components) tensor (about 3 times faster on a CPU).
+    r = -torch.cdist(u, -v, p=1)
     r = r + (a * lag.pow(2)).sum(-1)[:, None, :]
     target = torch.arange(g, device=h_t.device).repeat(r.shape[0])
     rows = r.reshape(-1, g)
