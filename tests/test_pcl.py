@@ -264,6 +264,33 @@ def test_infonce_contrast_recovers_and_calibrates_the_offset(small):
     assert not np.allclose(logistic.transform(small.X), S_est)
 
 
+@pytest.mark.parametrize(
+    ("n_components", "mixing", "contrast", "expected"),
+    [
+        (10, "nonlinear", "auto", "infonce"),
+        (10, "linear", "auto", "infonce"),
+        (9, "nonlinear", "auto", "logistic"),
+        (9, "linear", "infonce", "infonce"),
+        (10, "nonlinear", "logistic", "logistic"),
+    ],
+)
+def test_auto_contrast_resolves_by_components(n_components, mixing, contrast, expected):
+    X = np.random.default_rng(0).laplace(size=(1200, 10))
+    pcl = PCL(
+        n_components=n_components, mixing=mixing, contrast=contrast, max_iter=3, random_state=0
+    ).fit(X)
+    assert pcl.contrast_ == expected
+    assert pcl.contrast == contrast  # the parameter is left as given
+
+
+def test_auto_contrast_trains_like_the_task_it_resolves_to():
+    X = np.random.default_rng(1).laplace(size=(2000, 10))
+    params = dict(n_components=10, mixing="nonlinear", max_iter=20, random_state=0)
+    auto = PCL(**params).fit(X).transform(X)
+    np.testing.assert_array_equal(auto, PCL(contrast="infonce", **params).fit(X).transform(X))
+    assert not np.allclose(auto, PCL(contrast="logistic", **params).fit(X).transform(X))
+
+
 def test_infonce_loss_picks_the_real_partner():
     from nlica.losses import pcl_infonce_loss
 
