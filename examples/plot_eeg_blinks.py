@@ -130,7 +130,8 @@ axes[0].figure.savefig(out / "eeg_component_stability.png", dpi=100)
 # (with its InfoNCE task, the default from 10 components) keeps its linear model
 # (held-out pair accuracy 0.969 against 0.967): its network fits the training part better
 # but does not generalise better, and the linear model's blink matches FastICA's
-# (absolute correlation 0.90). A nonlinear model is not worth it here, and PCL says so. TCL (4-s windows as segments) tells the windows apart only weakly (held-out
+# (absolute correlation 0.90). A nonlinear model is not worth it here, and PCL says so.
+# TCL (4-s windows as segments) tells the windows apart only weakly (held-out
 # accuracy about 0.035 for both models, chance 0.017); the network is not better by more
 # than one standard error, so TCL keeps its linear model too, whose sources are signed:
 # its blink correlates 0.93 with FastICA's (TCL's network would give magnitudes ``|s|``).

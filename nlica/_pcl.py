@@ -278,7 +278,7 @@ class PCL(BaseNeuralICA):
         )
 
     def _contrast(self):
-        """The contrastive task (``contrast="auto"`` resolved by ``n_components_``)."""
+        """Return the contrastive task (``contrast="auto"`` resolved by ``n_components_``)."""
         if self.contrast != "auto":
             return self.contrast
         return "infonce" if self.n_components_ >= _INFONCE_FROM else "logistic"
