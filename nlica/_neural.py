@@ -14,7 +14,8 @@ Required hooks
 Optional hooks
     ``_check_layout(X)``, ``_check_fit_params(X, runs, n_components, fit_params)``,
     ``_schedule(max_iter) -> dict``, ``_train_kwargs(module) -> dict``,
-    ``_n_init() -> int``, ``_restart_after(module, Z) -> bool``,
+    ``_n_init() -> int``, ``_after_run(module, Z)``,
+    ``_restart_after(module, Z) -> bool``,
     ``_after_fit(Z, runs, fit_params)``, ``_whitens() -> bool``,
     ``_encode(module, Z) -> tensor``, ``_output(H) -> ndarray``,
     ``_decode(module, S) -> tensor`` (enables ``inverse_transform``).
@@ -222,6 +223,9 @@ class BaseNeuralICA(WhiteningMixin, SelectionMixin, BaseICA):
     def _n_init(self):
         """Return the number of training restarts (the parameter, or the preset's)."""
         return int(self._setting("n_init"))
+
+    def _after_run(self, module, Z):
+        """Work on each trained network before runs are compared (PCL drops spare features)."""
 
     def _restart_after(self, module, Z):
         """Return whether to train the next of the ``_n_init()`` runs after this one."""
@@ -529,6 +533,7 @@ class BaseNeuralICA(WhiteningMixin, SelectionMixin, BaseICA):
                 name=type(self).__name__,
                 **self._train_kwargs(module),
             )
+            self._after_run(module, Z)
             final = history[-1]["loss"]
             if best is None or final < best[0]:
                 best = (final, module, history, n_iter)

@@ -309,3 +309,62 @@ def test_infonce_loss_picks_the_real_partner():
     # Only the offset's logistic term reaches m.
     loss.backward()
     assert m.grad is not None and float(m.grad) != 0.0
+
+
+def test_drop_dependent_keeps_the_independent_features():
+    from nlica._pcl import _drop_dependent, _pair_dependence
+
+    rng = np.random.default_rng(0)
+    S = rng.laplace(size=(8000, 6))
+    # A copy of one feature (with noise) and a function of every feature at once: the two
+    # features that independent sources cannot give.
+    H = np.column_stack([S, S[:, 2] + 0.3 * rng.normal(size=8000), np.abs(S).sum(1)])
+    H = torch.as_tensor(H[:, rng.permutation(8)])
+    keep = _drop_dependent(H, 6)
+    kept = H[:, keep].numpy()
+    assert mean_corr_coef(S, kept) > 0.97
+    D = _pair_dependence(H).numpy()
+    assert D.shape == (8, 8) and np.allclose(D, D.T) and np.all(np.diag(D) == 0)
+    assert D[np.ix_(keep, keep)].max() < 0.1  # what is left is independent
+
+
+def test_spare_features_are_trained_then_dropped(small, monkeypatch):
+    import nlica._pcl as pcl_module
+    from nlica._pcl import _pair_dependence
+
+    monkeypatch.setattr(pcl_module, "_SPARE_FROM", 3)
+    monkeypatch.setattr(pcl_module, "_SPARE_PER", 2)  # 3 components -> 2 spares
+    built = []
+    original = PCL._build_module
+
+    def build(self, n_features, n_components):
+        net = original(self, n_features, n_components)
+        built.append(net.w1.numel())
+        return net
+
+    monkeypatch.setattr(PCL, "_build_module", build)
+    pcl = PCL(random_state=0, mixing="nonlinear", n_init=1, **QUICK).fit(small.X)
+    assert built == [5]
+    # The spares stay in the network (and in r, which score uses), last.
+    assert pcl.module_.w1.shape == (5,)
+    H = pcl._encode64(small.X).cpu().numpy()
+    S_est = pcl.transform(small.X)
+    assert S_est.shape == (small.X.shape[0], 3)
+    np.testing.assert_array_equal(S_est, H[:, :3])
+    assert mean_corr_coef(small.S, S_est) >= 0.9
+    # The most dependent feature of all is one of those not returned.
+    assert int(_pair_dependence(torch.as_tensor(H)).square().sum(1).argmax()) >= 3
+    # The decoder maps the returned features back: inverse_transform works.
+    assert pcl.inverse_transform(S_est).shape == small.X.shape
+    assert pcl.discriminator_accuracy_ > 0.7
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(pcl)).transform(small.X), S_est)
+
+
+def test_spare_features_only_for_the_fast_nonlinear_network():
+    pcl = PCL(n_components=20)
+    pcl.selected_model_ = "nonlinear"
+    assert pcl._n_spare(20) == 2 and pcl._n_spare(10) == 1 and pcl._n_spare(9) == 0
+    pcl.selected_model_ = "linear"
+    assert pcl._n_spare(20) == 0
+    pcl = PCL(n_components=20, preset="paper")
+    assert pcl._n_spare(20) == 0

@@ -120,6 +120,41 @@ class PCLNet(nn.Module):
         """
         return pcl_logits(h_t, h_other, self.w1, self.w2, self.b, self.a, self.m)
 
+    def reorder(self, order):
+        """Permute the features (and their terms of ``r``) into ``order``.
+
+        ``r`` is a sum over features, so its values do not change. PCL puts the features
+        it returns first and its spare features last.
+
+        Parameters
+        ----------
+        order : sequence of int
+            A permutation of ``range(n_components)``.
+
+        Examples
+        --------
+        >>> net = PCLNet(3, [8], 3, init="xavier").eval()
+        >>> x = torch.randn(5, 3)
+        >>> h, r = net(x), net.logits(net(x), net(x.flip(0)))
+        >>> net.reorder([2, 0, 1])
+        >>> torch.allclose(net(x), h[:, [2, 0, 1]])
+        True
+        >>> torch.allclose(net.logits(net(x), net(x.flip(0))), r)
+        True
+        """
+        order = torch.as_tensor(list(order), dtype=torch.long, device=self.w1.device)
+        if not torch.equal(order.sort().values, torch.arange(self.w1.numel(), device=order.device)):
+            raise ValueError(f"order must be a permutation of the {self.w1.numel()} features.")
+        features = self.features
+        with torch.no_grad():
+            tensors = [features.out.weight, self.w1, self.w2, self.b, self.a]
+            if features.out.bias is not None:
+                tensors.append(features.out.bias)
+            if features.norm is not None:
+                tensors += [features.norm.running_mean, features.norm.running_var]
+            for t in tensors:
+                t.copy_(t[order].clone())
+
     def project(self):
         """Keep the quadratic coefficients non-negative (projected gradient)."""
         with torch.no_grad():
