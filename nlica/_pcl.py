@@ -129,11 +129,11 @@ class PCL(BaseNeuralICA):
         identifiability rests. The ``accuracy`` of ``history_`` is then the share of
         rows whose real partner wins. ``"auto"``: InfoNCE from 10 components on, the
         logistic task below (see ``contrast_``). Measured at defaults: 20 sources
-        through a 3-layer mixing (2**16 samples, seed 0) MCC 0.898 with InfoNCE against
-        0.689; the shipped EEG (20 components, linear model kept) blink correlation
-        with FastICA's 0.90 against 0.80; 10 sources through 2 layers 0.985 against
-        0.993; 5 sources through 2 layers 0.986-0.987 against 0.995 (see the user
-        guide).
+        through a 3-layer mixing (2**16 samples, seed 0, before the spare features of
+        the Notes) MCC 0.898 with InfoNCE against 0.689; the shipped EEG (20
+        components, linear model kept) blink correlation with FastICA's 0.90 against
+        0.80; 10 sources through 2 layers 0.985 against 0.993; 5 sources through 2
+        layers 0.986-0.987 against 0.995 (see the user guide).
     weight_decay : float, default=None
         L2 penalty on all parameters; ``None`` takes the preset's (0 for ``"fast"``, 1e-5
         for ``"paper"``).
