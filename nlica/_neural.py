@@ -225,7 +225,7 @@ class BaseNeuralICA(WhiteningMixin, SelectionMixin, BaseICA):
         return int(self._setting("n_init"))
 
     def _after_run(self, module, Z):
-        """Work on each trained network before runs are compared (PCL drops spare features)."""
+        """Work on each trained network before runs are compared (PCL: spare features last)."""
 
     def _restart_after(self, module, Z):
         """Return whether to train the next of the ``_n_init()`` runs after this one."""

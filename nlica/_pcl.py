@@ -79,7 +79,7 @@ _INFONCE_FROM = 10
 # (see _drop_dependent). At 20 sources through 3 layers a run without spares spends one of its
 # features on a function of many sources at once (each source explains at most 6% of it)
 # and misses one source entirely (|r| 0.01-0.03 on seeds 0 and 1); with two spares every
-# source has its own feature before the drop.
+# source has a feature of its own among the 22.
 _SPARE_FROM = 10
 _SPARE_PER = 10
 # Rows (evenly spaced) on which the dependence between features is measured.
@@ -325,7 +325,7 @@ class PCL(BaseNeuralICA):
         return bool(corr.max() > _DEGENERATE_CORR)
 
     def _n_spare(self, n_components):
-        """Extra features trained and then dropped (``_SPARE_FROM``)."""
+        """Extra features trained and then left out of ``transform`` (``_SPARE_FROM``)."""
         if self._linear() or self.preset != "fast" or n_components < _SPARE_FROM:
             return 0
         return -(-n_components // _SPARE_PER)
