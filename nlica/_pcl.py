@@ -317,7 +317,8 @@ class PCL(BaseNeuralICA):
                     module.features(Z[i : i + CHUNK_ROWS])
                     for i in range(0, min(Z.shape[0], _RESTART_ROWS), CHUNK_ROWS)
                 ]
-            )[:, : self.n_components_]
+            )
+        h = self._output(h)  # the returned features, not the spares
         if h.shape[1] < 2 or h.shape[0] < 3:
             return False
         corr = torch.corrcoef(h.T.double()).abs().nan_to_num(0.0)

@@ -328,7 +328,7 @@ def test_drop_dependent_keeps_the_independent_features():
     assert D[np.ix_(keep, keep)].max() < 0.1  # what is left is independent
 
 
-def test_spare_features_are_trained_then_dropped(small, monkeypatch):
+def test_spare_features_are_trained_and_left_out_of_transform(small, monkeypatch):
     import nlica._pcl as pcl_module
     from nlica._pcl import _pair_dependence
 
