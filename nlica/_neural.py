@@ -36,6 +36,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._available_if import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from ._fastica import FastICA
 from ._neural_params import (
     NETWORK_CONSTRAINTS,
     SERIES_DATA_DOC,
@@ -127,6 +128,35 @@ def _full_signature(init):
 
 def _has_decoder(est):
     return type(est)._decode is not BaseNeuralICA._decode
+
+
+def _fastica_unmixing(rows, seed, max_iter):
+    """FastICA unmixing (unit-variance sources) of ``rows``, or None where it has none.
+
+    The start of the linear special case of SlowVAE and PCL. ``None`` for rank-deficient
+    rows or a result that is not square and finite.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> S = rng.laplace(size=(2000, 2))
+    >>> W = _fastica_unmixing(S @ [[1.0, 0.5], [0.2, 1.0]], seed=0, max_iter=200)
+    >>> W.shape
+    (2, 2)
+    >>> _fastica_unmixing(np.zeros((100, 2)), seed=0, max_iter=200) is None
+    True
+    """
+    ica = FastICA(whiten="unit-variance", random_state=seed, max_iter=max_iter)
+    try:
+        with warnings.catch_warnings():
+            # An unconverged FastICA is still a start; training refines it.
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            W = ica.fit(rows).components_
+    except ValueError:  # rank-deficient rows (e.g. constant steps)
+        return None
+    if W.shape[0] != rows.shape[1] or not np.all(np.isfinite(W)):
+        return None
+    return W
 
 
 class BaseNeuralICA(WhiteningMixin, SelectionMixin, BaseICA):

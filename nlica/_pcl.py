@@ -11,9 +11,10 @@ import numbers
 
 import numpy as np
 import torch
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._neural import CHUNK_ROWS, BaseNeuralICA
+from ._neural import CHUNK_ROWS, BaseNeuralICA, _fastica_unmixing
 from ._neural_params import FAST_PRESET, SERIES_DATA_DOC
 from .losses import pcl_infonce_loss, pcl_loss
 from .nn.contrastive import PCLNet
@@ -48,12 +49,13 @@ _PRESETS = {
     },
 }
 
-# The "fast" preset's steps grow with n_components beyond the first number, up to the
-# second times its max_iter.
+# The "fast" preset's network steps grow with n_components beyond the first number, up to
+# the second times its max_iter (the linear model's do not: see PCL._setting).
 _STEPS_PER_COMPONENTS = (5, 2.0)
 
-# n_init=None: restart (up to this many runs in all) while the features of the last run
-# are degenerate, i.e. two of them correlate more than _DEGENERATE_CORR in absolute value.
+# n_init=None: restart a network without spares (up to this many runs in all) while the
+# features of the last run are degenerate, i.e. two of them correlate more than
+# _DEGENERATE_CORR in absolute value.
 _AUTO_MAX_INIT = 2
 _DEGENERATE_CORR = 0.3
 # Seed of the permuted samples drawn by ``score``: scores of different fits on the same
@@ -84,6 +86,10 @@ _SPARE_FROM = 10
 _SPARE_PER = 10
 # Rows (evenly spaced) on which the dependence between features is measured.
 _DEPENDENCE_ROWS = 1 << 14
+# The "fast" preset's linear model starts from FastICA (at most _WARM_ITER iterations on
+# at most _WARM_ROWS evenly spaced rows) of the whitened rows.
+_WARM_ROWS = 1 << 16
+_WARM_ITER = 500
 
 
 class PCL(BaseNeuralICA):
@@ -206,9 +212,9 @@ class PCL(BaseNeuralICA):
     _fits_decoder = True
     _parameter_docs = {
         "max_iter": "Optimiser steps; ``None`` takes the preset's ({max_iter}). For "
-        '``"fast"`` that is 8000 for up to 5 components, growing in proportion to 16 000 '
-        "at 10 components and more (10 sources through 2 layers: MCC 0.91 at 8000 "
-        "steps, 0.99 at 16 000).",
+        '``"fast"`` that is 8000 for up to 5 components; the network\'s grow in proportion '
+        "to 16 000 at 10 components and more (10 sources through 2 layers: MCC 0.91 at "
+        "8000 steps, 0.99 at 16 000), the linear model's stay at 8000.",
         "batch_size": "Real pairs per step (with the logistic contrast, as many permuted "
         "pairs are added); ``None`` "
         "takes the preset's ({batch_size}). Capped at the number of pairs in "
@@ -216,10 +222,10 @@ class PCL(BaseNeuralICA):
         "learning_rate": "Initial learning rate; ``None`` takes the preset's (1e-2 Adam "
         'for ``"fast"``, 0.1 SGD for ``"paper"``).',
         "n_init": "Training runs from different initialisations; the one with the lowest "
-        "final training loss is kept. ``None``: one run, restarted once (2 runs "
-        "in all) only if two of the learned features correlate by more than 0.3 "
-        "in absolute value -- the signature of a known local optimum where two "
-        "features track the same source.",
+        "final training loss is kept. ``None``: one run; a network with fewer than 10 "
+        "components (no spare features) is restarted once (2 runs in all) if two of "
+        "its features correlate by more than 0.3 in absolute value -- the signature "
+        "of a known local optimum where two features track the same source.",
         "preset": 'Both use Xavier-uniform initialisation. ``"fast"``: Adam with cosine '
         "decay, 8000 steps (more for more components, see ``max_iter``) of 1024 + "
         "1024 pairs, hidden layers 4 x "
@@ -255,8 +261,14 @@ class PCL(BaseNeuralICA):
 
     # -------------------------------------------------------------- parameters
     def _setting(self, name):
-        if name == "max_iter" and self.max_iter is None and self.preset == "fast":
-            # More sources need more steps: the "fast" preset's scaling rule.
+        if (
+            name == "max_iter"
+            and self.max_iter is None
+            and self.preset == "fast"
+            and not self._linear()
+        ):
+            # More sources need more steps: the "fast" preset's scaling rule, for the
+            # network (the linear model converges in the preset's steps).
             n = getattr(self, "n_components_", None) or _STEPS_PER_COMPONENTS[0]
             scale = min(max(n / _STEPS_PER_COMPONENTS[0], 1.0), _STEPS_PER_COMPONENTS[1])
             return int(round(_PRESETS["fast"]["max_iter"] * scale))
@@ -308,6 +320,13 @@ class PCL(BaseNeuralICA):
     def _restart_after(self, module, Z):
         if self.n_init is not None:
             return True  # exactly n_init runs, the lowest final loss kept
+        if self._linear() or self._n_spare(self.n_components_):
+            # The restart targets a local optimum of a network without spare features.
+            # Features of the linear model correlate whatever its start wherever the data
+            # are not a linear mixture of independent sources (nonlinear mixtures, EEG),
+            # and so do a network's on EEG: there a restart only doubled the time. With
+            # spares the network has features to spare for a missed source instead.
+            return False
         # Automatic restarts: a known local optimum has two features tracking one source
         # (and another feature mixing two); their features are then strongly correlated,
         # while features of independent sources are not.
@@ -325,6 +344,19 @@ class PCL(BaseNeuralICA):
         corr.fill_diagonal_(0.0)
         return bool(corr.max() > _DEGENERATE_CORR)
 
+    def _train_module(self, Z, runs, fit_params):
+        # The linear model starts from FastICA of the training rows (set in _build_module).
+        if self._linear() and self.preset == "fast":
+            step = -(-Z.shape[0] // _WARM_ROWS)
+            rows = Z[torch.arange(0, Z.shape[0], step, device=Z.device)]
+            rows = rows.double().cpu().numpy()
+            seed = int(check_random_state(self.random_state).randint(0, 2**31 - 1))
+            self._linear_start = _fastica_unmixing(rows, seed, _WARM_ITER)
+        try:
+            super()._train_module(Z, runs, fit_params)
+        finally:
+            self.__dict__.pop("_linear_start", None)
+
     def _n_spare(self, n_components):
         """Extra features trained and then left out of ``transform`` (``_SPARE_FROM``)."""
         if self._linear() or self.preset != "fast" or n_components < _SPARE_FROM:
@@ -335,6 +367,10 @@ class PCL(BaseNeuralICA):
         hidden = self._hidden_sizes(n_components)
         n_out = n_components + self._n_spare(n_components)
         net = PCLNet(n_features, hidden, n_out, init=self._setting("init"))
+        start = getattr(self, "_linear_start", None)
+        if start is not None and not hidden:
+            with torch.no_grad():
+                net.features.out.weight.copy_(torch.as_tensor(start))
         return self._attach_decoder(net, n_features, n_components, hidden)
 
     def _after_run(self, module, Z):

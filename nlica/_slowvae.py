@@ -10,16 +10,13 @@ element-wise transforms; ``transform`` returns the posterior means.
 
 import math
 import numbers
-import warnings
 
 import numpy as np
 import torch
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._fastica import FastICA
-from ._neural import CHUNK_ROWS, BaseNeuralICA
+from ._neural import CHUNK_ROWS, BaseNeuralICA, _fastica_unmixing
 from ._neural_params import FAST_PRESET, SERIES_DATA_DOC
 from .losses import bernoulli_nll, gaussian_nll, laplace_kl, normal_kl
 from .nn.vae import ConvDecoder, ConvEncoder, MLPDecoder, MLPEncoder, SlowVAEModule
@@ -484,16 +481,11 @@ class SlowVAE(BaseNeuralICA):
         mean = cur.mean(axis=0)
         starts = []
         for rows in (cur - prev, cur):
-            ica = FastICA(whiten="unit-variance", random_state=seed, max_iter=_WARM_ITER)
-            try:
-                with warnings.catch_warnings():
-                    # An unconverged FastICA is still a start; training refines it.
-                    warnings.simplefilter("ignore", ConvergenceWarning)
-                    W = ica.fit(rows).components_
-            except ValueError:  # rank-deficient rows (e.g. constant steps)
+            W = _fastica_unmixing(rows, seed, _WARM_ITER)
+            if W is None:
                 continue
             scale = (cur - mean).dot(W.T).std(axis=0)
-            if W.shape[0] == Z.shape[1] and np.all(np.isfinite(W)) and np.all(scale > 0):
+            if np.all(scale > 0):
                 W = W / scale[:, None]
                 starts.append((W, -W @ mean))
         step = -(-t.size // _WARM_PAIRS)

@@ -85,11 +85,18 @@ def test_iid_sources_are_not_identified():
     assert iid.discriminator_accuracy_ < 0.55 < ar.discriminator_accuracy_
 
 
-def test_iid_sources_linear_mixing_not_identified():
+def test_iid_sources_linear_mixing_not_identified_by_the_contrast():
     S = make_iid_sources(3, 2**12, random_state=1)
     X = S @ np.random.default_rng(1).uniform(-1, 1, size=(3, 3)).T
-    pcl = PCL(random_state=0, **{**QUICK, "max_iter": 300}).fit(X)
+    # The network: no temporal dependence, nothing for the contrast to learn.
+    pcl = PCL(random_state=0, mixing="nonlinear", **{**QUICK, "max_iter": 300}).fit(X)
     assert mean_corr_coef(S, pcl.transform(X)) < 0.85
+    # The linear model starts from FastICA, which separates non-Gaussian iid sources by
+    # itself; the contrast, blind to them, leaves that start in place.
+    start = PCL(random_state=0, mixing="linear", **{**QUICK, "max_iter": 1}).fit(X)
+    assert mean_corr_coef(S, start.transform(X)) > 0.95
+    unseeded = PCL(random_state=0, mixing="linear", preset="paper", max_iter=1).fit(X)
+    assert mean_corr_coef(S, unseeded.transform(X)) < 0.85
 
 
 def test_groups_keep_pairs_within_recordings(small):
@@ -211,6 +218,27 @@ def test_automatic_restarts_only_for_degenerate_features(small):
     assert pcl._restart_after(pcl.module_, Z)
     assert pcl._n_init() == 2
     assert PCL(n_init=2)._n_init() == 2 and PCL(n_init=2)._restart_after(None, None)
+    # The same degenerate features never restart the linear model, nor a network with
+    # spare features.
+    pcl.selected_model_ = "linear"
+    assert not pcl._restart_after(pcl.module_, Z)
+    pcl.selected_model_ = "nonlinear"
+    pcl.n_components_ = 10
+    assert not pcl._restart_after(pcl.module_, Z)
+
+
+def test_steps_grow_with_components_for_the_network_only():
+    pcl = PCL(n_components=20)
+    pcl.n_components_ = 20
+    pcl.selected_model_ = "nonlinear"
+    assert pcl._setting("max_iter") == 16000
+    pcl.n_components_ = 5
+    assert pcl._setting("max_iter") == 8000
+    pcl.n_components_ = 20
+    pcl.selected_model_ = "linear"
+    assert pcl._setting("max_iter") == 8000
+    pcl.set_params(max_iter=500)
+    assert pcl._setting("max_iter") == 500
 
 
 def test_early_stopping_callbacks_and_n_init(small):
