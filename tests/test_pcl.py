@@ -227,11 +227,15 @@ def test_automatic_restarts_only_for_degenerate_features(small):
     assert not pcl._restart_after(pcl.module_, Z)
 
 
-def test_steps_grow_with_components():
+def test_steps_grow_with_components_for_the_network_only():
     pcl = PCL(n_components=20)
     pcl.n_components_ = 20
+    pcl.selected_model_ = "nonlinear"
     assert pcl._setting("max_iter") == 16000
     pcl.n_components_ = 5
+    assert pcl._setting("max_iter") == 8000
+    pcl.n_components_ = 20
+    pcl.selected_model_ = "linear"
     assert pcl._setting("max_iter") == 8000
     pcl.set_params(max_iter=500)
     assert pcl._setting("max_iter") == 500
