@@ -92,11 +92,32 @@ def test_slowvae_experiment_tiny_both_parts():
         assert all(0.0 <= v <= 1.0 for v in per)
         # four continuous factors matched, extra latents left unmatched
         assert r["mcc"] == pytest.approx(np.mean(per))
+        assert 0.0 <= r["mcc_scale_within_shape"] <= 1.0
     assert {t["method"] for t in traversals} == {"SlowVAE", "beta-VAE"}
     grid = traversals[0]["grid"]
     assert grid.shape == (10, 9, 8, 8)
     assert np.all((grid >= 0) & (grid <= 1))
     assert len(traversals[0]["labels"]) == 10
+
+
+def test_scale_within_shape_scores_an_area_latent_as_scale():
+    from scipy.stats import spearmanr
+
+    from nlica.experiments.slowvae import _within_group_spearman
+
+    # A latent tracking the lit area: scale times a shape's area at unit scale (square,
+    # ellipse, heart). Pooled over shapes it ranks frames by area, not by scale.
+    rng = np.random.default_rng(0)
+    scale, shape = rng.uniform(1.0, 2.0, 900), rng.integers(0, 3, 900)
+    area = scale**2 * np.array([2.56, 1.73, 2.34])[shape]
+    assert abs(spearmanr(scale, area)[0]) < 0.95
+    assert _within_group_spearman(scale, area, shape) == pytest.approx(1.0)
+    assert _within_group_spearman(scale, -area, shape) == pytest.approx(1.0)  # |rho|
+    # Weighted by group size; a constant latent within a group counts as 0 there.
+    groups = np.repeat([0, 1], [100, 50])
+    x = np.arange(150.0)
+    z = np.where(groups == 0, x, 7.0)
+    assert _within_group_spearman(x, z, groups) == pytest.approx(100 / 150)
 
 
 def test_slowvae_experiment_baseline_is_gamma_zero(monkeypatch):
