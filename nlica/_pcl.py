@@ -222,10 +222,11 @@ class PCL(BaseNeuralICA):
         "learning_rate": "Initial learning rate; ``None`` takes the preset's (1e-2 Adam "
         'for ``"fast"``, 0.1 SGD for ``"paper"``).',
         "n_init": "Training runs from different initialisations; the one with the lowest "
-        "final training loss is kept. ``None``: one run; a network with fewer than 10 "
-        "components (no spare features) is restarted once (2 runs in all) if two of "
-        "its features correlate by more than 0.3 in absolute value -- the signature "
-        "of a known local optimum where two features track the same source.",
+        "final training loss is kept. ``None``: one run; a network without spare "
+        'features (below 10 components, or ``preset="paper"``) is restarted once (2 '
+        "runs in all) if two of its features correlate by more than 0.3 in absolute "
+        "value -- the signature of a known local optimum where two features track the "
+        "same source.",
         "preset": 'Both use Xavier-uniform initialisation. ``"fast"``: Adam with cosine '
         "decay, 8000 steps (more for more components, see ``max_iter``) of 1024 + "
         "1024 pairs, hidden layers 4 x "
