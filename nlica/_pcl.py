@@ -84,7 +84,8 @@ _INFONCE_FROM = 10
 # source has a feature of its own among the 22.
 _SPARE_FROM = 10
 _SPARE_PER = 10
-# Rows (evenly spaced) on which the dependence between features is measured.
+# Rows on which the dependence between features is measured: every (n // this)-th row,
+# at most this many (so up to this many of the last rows are not among them).
 _DEPENDENCE_ROWS = 1 << 14
 # The "fast" preset's linear model starts from FastICA (at most _WARM_ITER iterations on
 # at most _WARM_ROWS evenly spaced rows) of the whitened rows.
@@ -370,8 +371,8 @@ class PCL(BaseNeuralICA):
         hidden = self._hidden_sizes(n_components)
         n_out = n_components + self._n_spare(n_components)
         net = PCLNet(n_features, hidden, n_out, init=self._setting("init"))
-        start = getattr(self, "_linear_start", None)
-        if start is not None and not hidden:
+        start = getattr(self, "_linear_start", None)  # set only for the linear model
+        if start is not None:
             with torch.no_grad():
                 net.features.out.weight.copy_(torch.as_tensor(start))
         return self._attach_decoder(net, n_features, n_components, hidden)
@@ -380,14 +381,12 @@ class PCL(BaseNeuralICA):
         n_out = module.w1.numel()
         if n_out == self.n_components_:
             return
-        # Evenly spaced rows; the batch norm's running statistics standardise them.
+        # Every step-th row; the batch norm's running statistics standardise them (train()
+        # leaves the module in eval mode).
         step = max(1, Z.shape[0] // _DEPENDENCE_ROWS)
         rows = torch.arange(0, Z.shape[0], step, device=Z.device)[:_DEPENDENCE_ROWS]
-        training = module.training
-        module.eval()
         with torch.no_grad():
             h = module.features(Z[rows])
-        module.train(training)
         keep = _drop_dependent(h, self.n_components_)
         # The spares stay in r (score and mixing="auto" judge the whole network; without
         # them held-out accuracy fell from 0.97 to 0.69 at 20 sources) but go last, and
