@@ -84,8 +84,8 @@ _INFONCE_FROM = 10
 # source has a feature of its own among the 22.
 _SPARE_FROM = 10
 _SPARE_PER = 10
-# Rows on which the dependence between features is measured: every (n // this)-th row,
-# at most this many (so up to this many of the last rows are not among them).
+# Rows on which the dependence between features is measured: at most this many, evenly
+# spaced over all of them.
 _DEPENDENCE_ROWS = 1 << 14
 # The "fast" preset's linear model starts from FastICA (at most _WARM_ITER iterations on
 # at most _WARM_ROWS evenly spaced rows) of the whitened rows.
@@ -381,10 +381,10 @@ class PCL(BaseNeuralICA):
         n_out = module.w1.numel()
         if n_out == self.n_components_:
             return
-        # Every step-th row; the batch norm's running statistics standardise them (train()
+        # Evenly spaced rows; the batch norm's running statistics standardise them (train()
         # leaves the module in eval mode).
-        step = max(1, Z.shape[0] // _DEPENDENCE_ROWS)
-        rows = torch.arange(0, Z.shape[0], step, device=Z.device)[:_DEPENDENCE_ROWS]
+        step = -(-Z.shape[0] // _DEPENDENCE_ROWS)
+        rows = torch.arange(0, Z.shape[0], step, device=Z.device)
         with torch.no_grad():
             h = module.features(Z[rows])
         keep = _drop_dependent(h, self.n_components_)
