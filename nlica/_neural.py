@@ -65,7 +65,10 @@ LOG_EVERY = 100
 
 # Largest activation (elements of one layer's output per step) trained with one CPU thread:
 # smaller kernels gain nothing from more threads, and a busy second core slows them badly.
-_SMALL_STEP = 1 << 20
+# Above it two threads pay on an idle 2-core machine (ms per step, one thread against two:
+# PCL's network at 20 components, 491 520 elements, 13-15 against 11-12; TCL's at 20,
+# 1 310 720 elements, 42-44 against 27).
+_SMALL_STEP = 1 << 18
 
 # The decoder of the contrastive estimators (fitted after their features on the training
 # rows): at most _DECODER_STEPS Adam steps of _DECODER_BATCH rows.
@@ -427,14 +430,19 @@ class BaseNeuralICA(WhiteningMixin, SelectionMixin, BaseICA):
             **fields,
         )
 
-    @staticmethod
-    def _one_thread_if_small(Z, activations):
+    def _one_thread_if_small(self, Z, activations):
         """Train on one CPU thread when a step's largest activation is small.
 
-        ``_fit_neural`` restores the caller's thread count afterwards.
+        Otherwise train on the caller's thread count: an earlier, smaller model of the
+        same fit (the linear candidate of ``mixing="auto"``) must not leave the network on
+        one thread. ``_fit_neural`` restores the caller's count afterwards.
         """
-        if Z.device.type == "cpu" and activations <= _SMALL_STEP:
-            torch.set_num_threads(1)
+        if Z.device.type != "cpu":
+            return
+        small = activations <= _SMALL_STEP
+        torch.set_num_threads(
+            1 if small else getattr(self, "_fit_threads", torch.get_num_threads())
+        )
 
     # ------------------------------------------------------------ encoding
     def _net64(self):
@@ -486,11 +494,13 @@ class BaseNeuralICA(WhiteningMixin, SelectionMixin, BaseICA):
 
     def _fit_neural(self, X, groups, fit_params):
         n_threads = torch.get_num_threads()
+        self._fit_threads = n_threads
         try:
             self._fit_neural_body(X, groups, fit_params)
         finally:
             # _prepare may lower the thread count for small networks on the CPU.
             torch.set_num_threads(n_threads)
+            self.__dict__.pop("_fit_threads", None)
         max_iter = int(self._setting("max_iter"))
         if self.n_iter_no_change is not None and self.n_iter_ >= max_iter:
             warnings.warn(

@@ -300,3 +300,30 @@ def test_transform_rows_independent_of_the_batch(cls, pcl_data):
     # float64 all the way: agreement to rounding (a float32 network differs near 1e-7).
     np.testing.assert_allclose(full[:7], est.transform(X[:7]), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(full[100:101], est.transform(X[100:101]), rtol=1e-10, atol=1e-12)
+
+
+def test_small_linear_candidate_does_not_leave_the_network_on_one_thread(monkeypatch):
+    # mixing="auto" trains the small linear model first (one thread) and then the network;
+    # a network above the small-step bound trains on the caller's thread count again, and
+    # the caller's count is back after fit.
+    data = make_tcl_dataset(3, n_layers=2, n_segments=8, segment_length=256, random_state=0)
+    seen = []
+    train = _neural.train
+
+    def spy(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return train(*args, **kwargs)
+
+    monkeypatch.setattr(_neural, "train", spy)
+    # Between the linear model's step (1024 rows x 2 x 3 wide) and the network's (x 64).
+    monkeypatch.setattr(_neural, "_SMALL_STEP", 1024 * 2 * 3)
+    n_threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        TCL(hidden_layer_sizes=[64], max_iter=20, mixing="auto", random_state=0).fit(
+            data.X, segments=data.segments
+        )
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(n_threads)
+    assert seen[:2] == [1, 2]
