@@ -45,7 +45,7 @@ from ._neural_params import (
     TRAINING_PARAMETERS,
     fill_docstring,
 )
-from ._rows import CHUNK_ROWS, WhiteningMixin
+from ._rows import CHUNK_ROWS, WhiteningMixin, _thin
 from ._selection import _MIN_SCORE_PIECE, SelectionMixin
 from ._training import TrainConfig, train
 from .base import BaseICA, resolve_device, usable_device
@@ -540,8 +540,7 @@ class BaseNeuralICA(WhiteningMixin, SelectionMixin, BaseICA):
         if self._fits_decoder:
             # Trained on (at most _DECODER_ROWS of) the training rows; reconstruction_r2_
             # is measured on the others. Indexing reads only those rows of a memmap.
-            step = -(-train_idx.size // _DECODER_ROWS)
-            Z_dec = Z[torch.as_tensor(train_idx[::step], device=Z.device)]
+            Z_dec = Z[torch.as_tensor(_thin(train_idx, _DECODER_ROWS), device=Z.device)]
             S = self._output(self._encode64(Z=Z_dec).cpu().numpy())
             self._fit_decoder(self.module_.decoder, S, Z_dec, self._stream_seed(2))
         if _has_decoder(self):

@@ -16,6 +16,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._neural import CHUNK_ROWS, BaseNeuralICA, _fastica_unmixing
 from ._neural_params import FAST_PRESET, SERIES_DATA_DOC
+from ._rows import _thin
 from .losses import pcl_infonce_loss, pcl_loss
 from .nn.contrastive import PCLNet
 from .samplers import PairSampler
@@ -351,8 +352,7 @@ class PCL(BaseNeuralICA):
     def _train_module(self, Z, runs, fit_params):
         # The linear model starts from FastICA of the training rows (set in _build_module).
         if self._linear() and self.preset == "fast":
-            step = -(-Z.shape[0] // _WARM_ROWS)
-            rows = Z[torch.arange(0, Z.shape[0], step, device=Z.device)]
+            rows = Z[_thin(torch.arange(Z.shape[0], device=Z.device), _WARM_ROWS)]
             rows = rows.double().cpu().numpy()
             seed = int(check_random_state(self.random_state).randint(0, 2**31 - 1))
             self._linear_start = _fastica_unmixing(rows, seed, _WARM_ITER)
@@ -383,8 +383,7 @@ class PCL(BaseNeuralICA):
             return
         # Evenly spaced rows; the batch norm's running statistics standardise them (train()
         # leaves the module in eval mode).
-        step = -(-Z.shape[0] // _DEPENDENCE_ROWS)
-        rows = torch.arange(0, Z.shape[0], step, device=Z.device)
+        rows = _thin(torch.arange(Z.shape[0], device=Z.device), _DEPENDENCE_ROWS)
         with torch.no_grad():
             h = module.features(Z[rows])
         keep = _drop_dependent(h, self.n_components_)

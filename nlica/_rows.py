@@ -21,6 +21,20 @@ CHUNK_ROWS = 1 << 12
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
+def _thin(a, at_most):
+    """Return at most ``at_most`` evenly spaced elements of ``a``, from the first on.
+
+    Every ``k``-th element, ``k`` the smallest step that leaves at most ``at_most``, so
+    they span all of ``a`` (a numpy array or a 1-d tensor); an empty ``a`` stays empty.
+
+    Examples
+    --------
+    >>> _thin(np.arange(10), 4)
+    array([0, 3, 6, 9])
+    """
+    return a[:: max(1, -(-len(a) // at_most))]
+
+
 def _row_chunks(X):
     """Yield float64 copies of consecutive row blocks of ``X`` (which may be a memmap)."""
     for start in range(0, X.shape[0], CHUNK_ROWS):

@@ -18,6 +18,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._neural import CHUNK_ROWS, BaseNeuralICA, _fastica_unmixing
 from ._neural_params import FAST_PRESET, SERIES_DATA_DOC
+from ._rows import _thin
 from .losses import bernoulli_nll, gaussian_nll, laplace_kl, normal_kl
 from .nn.vae import ConvDecoder, ConvEncoder, MLPDecoder, MLPEncoder, SlowVAEModule
 from .samplers import PairSampler
@@ -472,7 +473,7 @@ class SlowVAE(BaseNeuralICA):
         (too few or degenerate rows) is left out.
         """
         t = np.flatnonzero(runs[1:] == runs[:-1]) + 1
-        t = t[:: -(-t.size // _WARM_ROWS)] if t.size else t
+        t = _thin(t, _WARM_ROWS)
         if t.size < 2 * Z.shape[1]:
             return []
         cur = Z[torch.as_tensor(t, device=Z.device)].double().cpu().numpy()
@@ -488,10 +489,9 @@ class SlowVAE(BaseNeuralICA):
             if np.all(scale > 0):
                 W = W / scale[:, None]
                 starts.append((W, -W @ mean))
-        step = -(-t.size // _WARM_PAIRS)
         self._warm_pairs = (
-            torch.as_tensor(prev[::step], dtype=torch.float32),
-            torch.as_tensor(cur[::step], dtype=torch.float32),
+            torch.as_tensor(_thin(prev, _WARM_PAIRS), dtype=torch.float32),
+            torch.as_tensor(_thin(cur, _WARM_PAIRS), dtype=torch.float32),
         )
         return starts
 
@@ -501,7 +501,7 @@ class SlowVAE(BaseNeuralICA):
         # most _STEP_PAIRS of them, evenly spaced) the step size of rate_prior="auto".
         t = np.flatnonzero(runs[1:] == runs[:-1]) + 1
         self._fit_pairs = int(t.size)
-        self._step_rows = t[:: -(-t.size // _STEP_PAIRS)] if t.size else t
+        self._step_rows = _thin(t, _STEP_PAIRS)
         if self._likelihood() == "bernoulli" and (X.min() < 0 or X.max() > 1):
             raise ValueError(
                 "likelihood='bernoulli' needs X in [0, 1] (binary frames); got values in "
