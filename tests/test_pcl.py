@@ -184,8 +184,9 @@ def test_hidden_layer_sizes_and_n_components(small):
     pcl = PCL(n_components=2, hidden_layer_sizes=[7], mixing="nonlinear", **TINY).fit(small.X)
     assert [h.linear.out_features for h in pcl.module_.features.hidden] == [14]
     assert pcl.transform(small.X).shape == (small.X.shape[0], 2)
-    fast = PCL(n_layers=3)._hidden_sizes(5)
-    assert fast == [20, 20, 20]
+    # The fast preset's rule: max(80, 4 * n_components) units per hidden layer.
+    assert PCL(n_layers=3)._hidden_sizes(5) == [80, 80, 80]
+    assert PCL()._hidden_sizes(30) == [120, 120]
 
 
 def test_paper_preset_architecture_and_schedule(small):
