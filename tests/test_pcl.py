@@ -234,6 +234,8 @@ def test_steps_grow_with_components_for_the_network_only():
     pcl.selected_model_ = "nonlinear"
     assert pcl._setting("max_iter") == 16000
     pcl.n_components_ = 5
+    assert pcl._setting("max_iter") == 16000
+    pcl.n_components_ = 2
     assert pcl._setting("max_iter") == 8000
     pcl.n_components_ = 20
     pcl.selected_model_ = "linear"
