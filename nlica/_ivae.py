@@ -385,7 +385,7 @@ class IVAE(BaseNeuralICA):
     def _build_module(self, n_features, n_components):
         hidden = self._hidden_sizes(n_components)
         aux_width = None if self.aux_kind_ == "segments" else int(self.aux_mean_.shape[0])
-        width = max(self._setting("min_width"), self._setting("width_factor") * n_components)
+        width = self._default_width(n_components)
         return IVAENet(
             n_features,
             n_components,

@@ -387,15 +387,18 @@ class BaseNeuralICA(WhiteningMixin, SelectionMixin, BaseICA):
 
         None for the linear special case, else ``hidden_layer_sizes``, else
         ``n_layers - 1`` layers of ``max(min_width, width_factor * n_components)`` (preset
-        keys). TCL and IVAE use this rule; PCL has its own.
+        keys). TCL and IVAE use this layout; PCL lays out the same width its own way.
         """
         if self._linear():
             return []
         given = self._given_hidden_sizes()
         if given is not None:
             return given
-        width = max(self._setting("min_width"), self._setting("width_factor") * n_components)
-        return [width] * (self.n_layers - 1)
+        return [self._default_width(n_components)] * (self.n_layers - 1)
+
+    def _default_width(self, n_components):
+        """Return the preset's hidden width, ``max(min_width, width_factor * n_components)``."""
+        return max(self._setting("min_width"), self._setting("width_factor") * n_components)
 
     def _given_hidden_sizes(self):
         """Return ``hidden_layer_sizes`` as a list of ints (None when not given)."""

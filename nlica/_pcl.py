@@ -295,7 +295,7 @@ class PCL(BaseNeuralICA):
         given = self._given_hidden_sizes()
         if given is not None:
             return given
-        width = max(self._setting("min_width"), self._setting("width_factor") * n_components)
+        width = self._default_width(n_components)
         if self.preset == "paper":
             return [width] * (self.n_layers - 1) + [n_components]
         return [width] * self.n_layers
