@@ -124,9 +124,26 @@ def test_paper_preset_architecture_and_schedule(small):
     hidden = tcl.module_.encoder.hidden
     assert [layer.linear.out_features for layer in hidden] == [2 * 6, 2 * 6]  # [2n]*(L-1)
     assert tcl.n_iter_ == 60
-    # Default fast preset: wide hidden layers.
+    # Default fast preset: hidden layers of max(80, 8 * n_components) maxout units (two
+    # pieces each).
     fast = TCL(n_layers=3, max_iter=5, device="cpu", random_state=0).fit(small.X)
-    assert [layer.linear.out_features for layer in fast.module_.encoder.hidden] == [64, 64]
+    assert [layer.linear.out_features for layer in fast.module_.encoder.hidden] == [160, 160]
+    assert TCL()._hidden_sizes(5) == [80, 80]
+    assert TCL()._hidden_sizes(20) == [160, 160]
+
+
+def test_network_steps_grow_below_ten_components():
+    tcl = TCL()
+    tcl.selected_model_ = "nonlinear"
+    for n_components, steps in ((5, 16000), (9, 16000), (10, 6000), (20, 6000)):
+        tcl.n_components_ = n_components
+        assert tcl._setting("max_iter") == steps
+    tcl.n_components_ = 5
+    tcl.selected_model_ = "linear"
+    assert tcl._setting("max_iter") == 6000
+    tcl.selected_model_ = "nonlinear"
+    assert tcl.set_params(max_iter=500)._setting("max_iter") == 500
+    assert TCL(preset="paper")._setting("max_iter") == 770_000
 
 
 class _InitSpy(TCL):
