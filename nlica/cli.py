@@ -144,8 +144,8 @@ def _add_experiment_options(parser, name):
             choices=[8, 16, 32, 64],
             help="sprite frame side (the paper's: 64)",
         )
-        parser.add_argument("--n-frames", type=int, default=4000, help="sprite frames")
-        parser.add_argument("--n-groups", type=int, default=10, help="sprite recordings")
+        parser.add_argument("--n-frames", type=int, default=20_000, help="sprite frames")
+        parser.add_argument("--n-groups", type=int, default=50, help="sprite recordings")
         parser.add_argument(
             "--baseline-beta",
             type=float,
