@@ -1,6 +1,7 @@
 """Command line: ``python -m nlica demo | experiment NAME | bench``: the only parser."""
 
 import argparse
+import inspect
 import runpy
 import sys
 from pathlib import Path
@@ -144,8 +145,16 @@ def _add_experiment_options(parser, name):
             choices=[8, 16, 32, 64],
             help="sprite frame side (the paper's: 64)",
         )
-        parser.add_argument("--n-frames", type=int, default=20_000, help="sprite frames")
-        parser.add_argument("--n-groups", type=int, default=50, help="sprite recordings")
+        # The sprite sizes default to run_slowvae_experiment's own, kept in one place.
+        sprite = inspect.signature(experiments.run_slowvae_experiment).parameters
+        for option, name, what in (
+            ("--n-frames", "n_frames", "sprite frames"),
+            ("--n-groups", "n_groups", "sprite recordings"),
+        ):
+            default = sprite[name].default
+            parser.add_argument(
+                option, type=int, default=default, help=f"{what} (default {default})"
+            )
         parser.add_argument(
             "--baseline-beta",
             type=float,

@@ -1,4 +1,6 @@
 import csv
+import functools
+import inspect
 import json
 import sys
 from pathlib import Path
@@ -314,3 +316,25 @@ def test_bench_runs_the_gpu_benchmark_only_when_named(tmp_path):
     assert (out / "bench_fake.json").exists() and not (out / "bench_gpu.json").exists()
     assert run_bench(out, only=["gpu"], bench_dir=tmp_path) == 0
     assert (out / "bench_gpu.json").exists()
+
+
+def test_slowvae_sprite_sizes_default_to_the_experiment_function(monkeypatch, tmp_path):
+    # The CLI must not keep its own copy of run_slowvae_experiment's sprite defaults.
+    seen = {}
+
+    class Called(Exception):
+        pass
+
+    original = experiments.run_slowvae_experiment
+    params = inspect.signature(original).parameters
+
+    @functools.wraps(original)  # the parser reads the defaults from this signature
+    def fake(part, layers, transitions, **kw):
+        seen.update(kw)
+        raise Called
+
+    monkeypatch.setattr(experiments, "run_slowvae_experiment", fake)
+    with pytest.raises(Called):
+        main(["experiment", "slowvae", "--part", "sprites", "--out", str(tmp_path)])
+    assert seen["n_frames"] == params["n_frames"].default
+    assert seen["n_groups"] == params["n_groups"].default
