@@ -74,7 +74,8 @@ _LINEAR_STEP_SHARE = 0.25
 # mixing="auto" keeps the network only if its held-out ELBO beats the linear model's by one
 # standard error plus this many nats per latent (see _selection_margin).
 _LINEAR_MARGIN = 0.15
-# Evenly spaced training rows on which inverse_transform's least-squares read-out is fitted.
+# At most this many evenly spaced training rows fit inverse_transform's least-squares
+# read-out.
 _READOUT_ROWS = 1 << 16
 
 
@@ -586,7 +587,9 @@ class SlowVAE(BaseNeuralICA):
         self._readout = None
         if self._is_image():
             return
-        rows = Z[torch.as_tensor(_thin(np.arange(len(Z)), _READOUT_ROWS), device=Z.device)]
+        # Fitted on the training rows only, so reconstruction_r2_ stays a held-out figure.
+        train_idx, _ = self._split(runs, fit_params)
+        rows = Z[torch.as_tensor(_thin(train_idx, _READOUT_ROWS), device=Z.device)]
         target = rows.to(torch.float64)
         net = self._net64()
         with torch.no_grad():
