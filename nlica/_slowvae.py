@@ -590,14 +590,10 @@ class SlowVAE(BaseNeuralICA):
         # Fitted on the training rows only, so reconstruction_r2_ stays a held-out figure.
         train_idx, _ = self._split(runs, fit_params)
         rows = Z[torch.as_tensor(_thin(train_idx, _READOUT_ROWS), device=Z.device)]
-        target = rows.to(torch.float64)
-        net = self._net64()
-        with torch.no_grad():
-            decoded = torch.cat(
-                [net.decode(h) for h in torch.split(self._encode64(Z=rows, net=net), CHUNK_ROWS)]
-            )
+        _, decoded = self._encode64(Z=rows, head=lambda net, h: net.decode(h))
         design = torch.cat([decoded, torch.ones_like(decoded[:, :1])], dim=1).cpu().numpy()
-        coef = np.linalg.lstsq(design, target.cpu().numpy(), rcond=None)[0]
+        target = rows.to(torch.float64).cpu().numpy()
+        coef = np.linalg.lstsq(design, target, rcond=None)[0]
         self._readout = (coef[:-1], coef[-1])
 
     def _decode(self, module, S):
