@@ -600,7 +600,7 @@ class IVAE(BaseNeuralICA):
             Z = rng.laplace(0.0, 1.0 / np.sqrt(2.0), size=scale.shape) * scale
         else:
             Z = rng.standard_normal(scale.shape) * scale
-        return self.inverse_transform(Z), Z
+        return self._inverse(Z, generative=True), Z
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -18,7 +18,9 @@ Optional hooks
     ``_restart_after(module, Z) -> bool``,
     ``_after_fit(Z, runs, fit_params)``, ``_whitens() -> bool``,
     ``_encode(module, Z) -> tensor``, ``_output(H) -> ndarray``,
-    ``_decode(module, S) -> tensor`` (enables ``inverse_transform``).
+    ``_decode(module, S) -> tensor`` (enables ``inverse_transform``),
+    ``_read_out(out) -> tensor`` (maps decoded rows to ``inverse_transform``'s output;
+    ``sample`` skips it).
 Class attributes
     ``_presets`` (``{"fast": {...}, "paper": {...}}``, keys named like the parameters or
     like :class:`~nlica._training.TrainConfig` fields), ``_parameter_docs`` (estimator
@@ -627,6 +629,14 @@ class BaseNeuralICA(WhiteningMixin, SelectionMixin, BaseICA):
         X : ndarray of shape (n_samples, n_features)
             Reconstructions in the units of ``X``, in ``S``'s float dtype.
         """
+        return self._inverse(S)
+
+    def _read_out(self, out):
+        """Map the decoder's output to ``inverse_transform``'s (identity here)."""
+        return out
+
+    def _inverse(self, S, generative=False):
+        """``inverse_transform``; ``generative=True`` (``sample``) skips ``_read_out``."""
         self._check_is_fitted()
         S = check_array_2d(S, name="S", dtype=[np.float64, np.float32], allow_1d=False)
         dtype = S.dtype
@@ -638,7 +648,10 @@ class BaseNeuralICA(WhiteningMixin, SelectionMixin, BaseICA):
                 z = torch.tensor(
                     S[start : start + CHUNK_ROWS], dtype=torch.float32, device=self.device_
                 )
-                out.append(self._decode(self.module_, z).cpu().numpy().astype(np.float64))
+                x = self._decode(self.module_, z)
+                if not generative:
+                    x = self._read_out(x)
+                out.append(x.cpu().numpy().astype(np.float64))
         X = (
             check_finite_output(np.concatenate(out), "S")
             if out

@@ -598,10 +598,11 @@ class SlowVAE(BaseNeuralICA):
 
     def _decode(self, module, S):
         out = module.decode(S)
-        if module.likelihood == "bernoulli":
-            return torch.sigmoid(out)
+        return torch.sigmoid(out) if module.likelihood == "bernoulli" else out
+
+    def _read_out(self, out):
         readout = self.__dict__.get("_readout")
-        if readout is None or self.__dict__.get("_generative"):
+        if readout is None:
             return out
         A, c = (torch.as_tensor(v, dtype=out.dtype, device=out.device) for v in readout)
         return out @ A + c
@@ -628,11 +629,7 @@ class SlowVAE(BaseNeuralICA):
         rng = check_random_state(random_state)
         Z = rng.standard_normal((int(n_samples), self.n_components_))
         # The generative model: the decoder without inverse_transform's read-out.
-        self._generative = True
-        try:
-            return self.inverse_transform(Z), Z
-        finally:
-            del self._generative
+        return self._inverse(Z, generative=True), Z
 
     def _pair_scores(self, X, groups=None):
         """Return the negative loss of each pair ``(t-1, t)`` within a recording, in order.
