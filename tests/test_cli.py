@@ -280,6 +280,25 @@ def test_real_benchmarks_have_a_main():
         assert callable(runpy.run_path(str(BENCH_DIR / script))["main"])
 
 
+@pytest.mark.skipif(not BENCH_DIR.is_dir(), reason="needs a source checkout")
+def test_supervised_ceiling_tells_a_learnable_target_from_an_unlearnable_one():
+    import runpy
+
+    import numpy as np
+
+    ceiling = runpy.run_path(str(BENCH_DIR / "bench_nonlinear.py"))["supervised_ceiling"]
+    from nlica.datasets import make_pcl_dataset
+
+    rng = np.random.default_rng(0)
+    data = make_pcl_dataset(3, n_layers=2, n_samples=4000, random_state=0)
+    X, S = data.X, data.S
+    X_before = X.copy()
+    assert ceiling(X, S, [32, 32], 1500) > 0.95
+    np.testing.assert_array_equal(X, X_before)
+    # A target independent of X: nothing to predict on the held-out rows.
+    assert ceiling(X, rng.laplace(size=(4000, 3)), [32, 32], 1500) < 0.15
+
+
 @pytest.mark.parametrize(
     "name, own, foreign",
     [
