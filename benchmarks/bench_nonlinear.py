@@ -13,8 +13,8 @@ network depth at the estimator's default (only ``n_components`` is set) instead 
 matching the mixing. ``--device cuda`` adds GPU rows when CUDA is available.
 ``--ceiling`` adds, for TCL and PCL, the MCC that the estimator's own network reaches when
 it is trained by least squares on the true targets (a supervised regression, the same
-steps, scored on every tenth row, which it does not train on): how much of a miss the network's capacity
-explains, as against the estimator's contrastive task.
+steps, scored on every tenth row, which it does not train on): how much of a miss the
+network's capacity explains, as against the estimator's contrastive task.
 
 Examples
 --------
