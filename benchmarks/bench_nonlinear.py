@@ -127,10 +127,11 @@ def supervised_ceiling(X, target, hidden_layer_sizes, n_steps, method="pearson",
     """MCC of a maxout network trained by least squares to predict ``target`` from ``X``.
 
     The network has the given hidden layers (an estimator's own layout) and a linear
-    output; it sees PCA-whitened ``X`` as the estimators do and is scored on every
-    tenth row, which it never trains on. No unsupervised estimator with that
-    network can be expected to do much better: a miss below this ceiling is the
-    estimator's task, a miss at it is the network's capacity (or the data's).
+    output; it sees PCA-whitened ``X`` as the estimators do, is trained by the
+    estimators' own loop (Adam, cosine decay) and is scored on every tenth row, which it
+    never trains on. An estimator far below it misses through its contrastive task, one
+    at it through the network's capacity (or the data's). It is one run of one
+    optimiser: a reference, not a bound.
 
     Parameters
     ----------
@@ -162,27 +163,27 @@ def supervised_ceiling(X, target, hidden_layer_sizes, n_steps, method="pearson",
     """
     import torch
 
+    from nlica._training import TrainConfig, train
     from nlica.nn import MaxoutMLP
 
     held_out = np.arange(X.shape[0]) % _CEILING_HELD_OUT == _CEILING_HELD_OUT - 1
-    train = torch.as_tensor(np.flatnonzero(~held_out))
+    rows = torch.as_tensor(np.flatnonzero(~held_out))
     Xc = X - X[~held_out].mean(0)
     _, sv, vt = np.linalg.svd(Xc[~held_out], full_matrices=False)
-    Z = torch.as_tensor(Xc @ vt.T / sv * np.sqrt(train.numel()), dtype=torch.float32)
+    Z = torch.as_tensor(Xc @ vt.T / sv * np.sqrt(rows.numel()), dtype=torch.float32)
     T = (target - target[~held_out].mean(0)) / target[~held_out].std(0)
     T = torch.as_tensor(T, dtype=torch.float32)
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     net = MaxoutMLP(Z.shape[1], list(hidden_layer_sizes), T.shape[1])
-    opt = torch.optim.Adam(net.parameters(), lr=_CEILING_LR)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(int(n_steps), 1))
-    for _ in range(int(n_steps)):
-        idx = train[torch.randint(train.numel(), (_CEILING_BATCH,), generator=gen)]
-        loss = ((net(Z[idx]) - T[idx]) ** 2).mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sched.step()
+
+    def batch_fn():
+        return rows[torch.randint(rows.numel(), (_CEILING_BATCH,), generator=gen)]
+
+    def loss_fn(module, idx):
+        return ((module(Z[idx]) - T[idx]) ** 2).mean(), {}
+
+    train(net, loss_fn, batch_fn, TrainConfig(int(n_steps), _CEILING_LR), name="ceiling")
     with torch.no_grad():
         pred = net(Z[held_out]).numpy().astype(np.float64)
     return mean_corr_coef(target[held_out], pred, method=method)
