@@ -8,7 +8,8 @@ stopping and callbacks are checked.
 import math
 import sys
 import time
-from dataclasses import dataclass, field
+import warnings
+from dataclasses import dataclass, field, replace
 
 import torch
 
@@ -130,6 +131,13 @@ def _forward(module, loss_fn, config):
     return autocast_forward
 
 
+def _loss_and_grads(forward, batch, optimizer):
+    loss, metrics = forward(batch)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    return loss, metrics
+
+
 def _lr_factor(step, config):
     factor = 1.0
     if config.warmup and step < config.warmup:
@@ -239,9 +247,24 @@ def train(module, loss_fn, batch_fn, config, *, decay_params=None, head_params=N
             factor = _lr_factor(step, config)
             for g in optimizer.param_groups:
                 g["lr"] = config.learning_rate * factor
-            loss, metrics = forward(batch_fn())
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            batch = batch_fn()
+            try:
+                loss, metrics = _loss_and_grads(forward, batch, optimizer)
+            except Exception as exc:
+                # torch.compile builds the forward and backward graphs on the first step;
+                # a compiler bug there (one seen on CUDA with bf16 convolutions) costs the
+                # speed-up, not the fit.
+                if not (config.compile and step == 0):
+                    raise
+                first_line = (str(exc).strip().splitlines() or [""])[0][:200]
+                warnings.warn(
+                    f"{name}: torch.compile failed on the first training step "
+                    f"({type(exc).__name__}: {first_line}); training without compilation.",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+                forward = _forward(module, loss_fn, replace(config, compile=False))
+                loss, metrics = _loss_and_grads(forward, batch, optimizer)
             if head_ids is not None and step < config.frozen_steps:
                 # Stage one of the paper's schedule: only the classifier learns.
                 for p in params:
