@@ -52,7 +52,10 @@ def _pcl_problem():
         X=data.X,
         target=data.S,
         method="pearson",
-        params=dict(max_iter=600, batch_size=512, random_state=0),
+        # 1200 steps: at 600 a fit can still sit on a plateau near MCC 0.91 (seen on an
+        # H200's CPU with torch 2.11, and for random_state=1 here), so the CPU and CUDA
+        # fits would differ by where they stopped, not by the device.
+        params=dict(max_iter=1200, batch_size=512, random_state=0),
         fit=dict(groups=groups),
     )
 

@@ -268,12 +268,15 @@ def test_pickle_roundtrip(small):
 def test_cuda_fit_recovers_and_loads_on_cpu(small):
     if not torch.cuda.is_available():
         pytest.skip("no CUDA device")
-    pcl = PCL(random_state=0, **{**QUICK, "device": "cuda"}).fit(small.X)
+    # Twice QUICK's steps: at 600 a fit can stop on a plateau near MCC 0.91 on one device
+    # and not the other (seen on an H200 machine), which is no device difference.
+    converged = {**QUICK, "max_iter": 1200}
+    pcl = PCL(random_state=0, **{**converged, "device": "cuda"}).fit(small.X)
     assert pcl.device_.type == "cuda"
     assert next(pcl.module_.parameters()).device.type == "cuda"
     S_est = pcl.transform(small.X)
     assert mean_corr_coef(small.S, S_est) >= 0.9
-    cpu = PCL(random_state=0, **QUICK).fit(small.X)
+    cpu = PCL(random_state=0, **converged).fit(small.X)
     assert (
         abs(mean_corr_coef(small.S, cpu.transform(small.X)) - mean_corr_coef(small.S, S_est)) < 0.05
     )
