@@ -129,7 +129,8 @@ _TRAINING_DOCS = {
                   "``transform`` applies them in float64)."),
     "compile": ("bool, default=False", "Compile the training step with "
                 ":func:`torch.compile` (pays off on long GPU runs; compiling takes seconds "
-                "to a minute)."),
+                "to a minute). Should compiling fail, a ``RuntimeWarning`` says so and "
+                "training goes on uncompiled."),
     "memory_budget": ("float or None, default=1024", "Largest whitened float32 copy of "
                       "``X``, in MiB, held in memory for training. A larger ``X`` (for "
                       "example a :class:`numpy.memmap`) is not copied: each batch is read "
