@@ -11,7 +11,7 @@ exec((HERE / "nlica" / "_version.py").read_text(), version)
 setup(
     name="nlica",
     version=version["__version__"],
-    description="Linear and nonlinear ICA (FastICA, TCL, PCL, SlowVAE) with a scikit-learn API",
+    description="Nonlinear and linear ICA, scikit-learn API: FastICA, TCL, PCL, SlowVAE, IVAE",
     long_description=(HERE / "README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     license="BSD-3-Clause",

@@ -183,7 +183,7 @@ def fit_raw(estimator, inst, *, picks=None, reject_by_annotation=True, **fit_par
         For a Raw: leave out the spans annotated ``BAD_*``; the good spans between them
         become groups.
     **fit_params
-        Passed to ``estimator.fit``. For TCL, ``segments`` may hold one label per epoch
+        Passed to ``estimator.fit``. For TCL and IVAE, ``segments`` may hold one label per epoch
         (Epochs) or per sample of the Raw; the rejected samples are dropped from it.
 
     Returns
