@@ -4,7 +4,7 @@ from scipy.signal import lfilter
 
 mne = pytest.importorskip("mne")
 
-from nlica import TCL, FastICA, SlowVAE  # noqa: E402
+from nlica import IVAE, TCL, FastICA, SlowVAE  # noqa: E402
 from nlica.datasets import load_eeglab_sample  # noqa: E402
 from nlica.integrations.mne import (  # noqa: E402
     find_bads_ecg,
@@ -211,13 +211,20 @@ def test_epochs_sources_remove_and_tcl_segments_per_epoch():
     assert np.abs(est.transform(cleaned.get_data(picks="eeg")[0].T)[:, 1]).max() < 1e-8
     ica = to_mne_ica(est, epochs)
     np.testing.assert_allclose(ica.get_sources(epochs).get_data(), sources.get_data(), atol=1e-9)
-    # One TCL segment label per epoch is spread over the epoch's samples.
+    # One segment label per epoch (TCL, IVAE) is spread over the epoch's samples.
     tcl = fit_raw(
         TCL(max_iter=2, batch_size=32, random_state=0, device="cpu", ica_max_iter=20),
         epochs,
         segments=epochs.events[:, 2],
     )
     assert tcl.n_segments_ == 2
+    ivae = fit_raw(
+        IVAE(max_iter=2, batch_size=32, random_state=0, device="cpu"),
+        epochs,
+        segments=epochs.events[:, 2],
+    )
+    assert ivae.n_segments_ == 2
+    assert transform_raw(ivae, epochs).get_data().shape[1] == ivae.n_components_
 
 
 def test_bad_annotations_are_left_out_and_split_groups():
