@@ -83,7 +83,7 @@ _FIT_SCORE_PAIRS = 1 << 16
 _NCE_GROUP = 128
 # contrast="auto": the InfoNCE task from this many components on. The logistic task
 # saturates as sources add up (20 sources, 3 layers: 0.689 against 0.898 with InfoNCE;
-# EEG blink at 20 components 0.80 against 0.90) but is as good or better with few (10
+# EEG blink at 20 components 0.88 against 0.90) but is as good or better with few (10
 # sources, 2 layers: 0.993 against 0.985; 5 sources: see the user guide).
 _INFONCE_FROM = 10
 # Spare features: from _SPARE_FROM components on, the "fast" preset's network learns one
