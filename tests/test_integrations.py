@@ -197,7 +197,7 @@ def test_epochs_become_groups():
     )
 
 
-def test_epochs_sources_remove_and_tcl_segments_per_epoch():
+def test_epochs_sources_remove_and_segments_per_epoch():
     epochs = _epochs()
     est = fit_raw(FastICA(random_state=0), epochs)
     sources = transform_raw(est, epochs)
