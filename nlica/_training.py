@@ -256,6 +256,10 @@ def train(module, loss_fn, batch_fn, config, *, decay_params=None, head_params=N
                 # speed-up, not the fit.
                 if not (config.compile and step == 0):
                     raise
+                forward = _forward(module, loss_fn, replace(config, compile=False))
+                # An error of the model or loss itself fails uncompiled too: it is raised
+                # as it is, with no warning that blames the compiler.
+                loss, metrics = _loss_and_grads(forward, batch, optimizer)
                 first_line = (str(exc).strip().splitlines() or [""])[0][:200]
                 warnings.warn(
                     f"{name}: torch.compile failed on the first training step "
@@ -263,8 +267,6 @@ def train(module, loss_fn, batch_fn, config, *, decay_params=None, head_params=N
                     RuntimeWarning,
                     stacklevel=2,
                 )
-                forward = _forward(module, loss_fn, replace(config, compile=False))
-                loss, metrics = _loss_and_grads(forward, batch, optimizer)
             if head_ids is not None and step < config.frozen_steps:
                 # Stage one of the paper's schedule: only the classifier learns.
                 for p in params:

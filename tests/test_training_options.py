@@ -5,6 +5,7 @@ import inspect
 import os
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -157,6 +158,28 @@ def test_a_compiler_failure_warns_and_trains_without_compilation(pcl_data, monke
     torch._dynamo.reset()
     np.testing.assert_allclose(rescued.loss_curve_, plain.loss_curve_, rtol=1e-6)
     np.testing.assert_allclose(rescued.transform(pcl_data.X), plain.transform(pcl_data.X))
+
+
+def test_an_error_of_the_loss_itself_is_raised_without_blaming_the_compiler(monkeypatch):
+    # The step-0 fallback retries uncompiled; an error that fails there too is the model's
+    # or the loss's own and must reach the caller as it is, with no compiler warning.
+    def broken_backend(graph_module, example_inputs):
+        raise AssertionError("a compiler failure")
+
+    def bad_loss(module, batch):
+        if batch.shape[1] != 3:
+            raise ValueError("the loss wants 3 columns")
+        return module(batch).sum(), {}
+
+    monkeypatch.setattr(_training, "_COMPILE_KWARGS", {"backend": broken_backend})
+    torch._dynamo.reset()
+    module = torch.nn.Linear(2, 1)
+    config = _training.TrainConfig(max_iter=3, learning_rate=1e-2, compile=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.raises(ValueError, match="the loss wants 3 columns"):
+            _training.train(module, bad_loss, lambda: torch.zeros(4, 2), config)
+    torch._dynamo.reset()
 
 
 # ------------------------------------------------------------------ memory budget
