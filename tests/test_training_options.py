@@ -142,13 +142,15 @@ def test_compile_option_trains_the_same_model(pcl_data, monkeypatch):
     )
 
 
+def _broken_backend(graph_module, example_inputs):
+    # A torch.compile backend that fails as the one seen on CUDA with bf16 convolutions.
+    raise AssertionError("expected size 64==64, stride 16==1 at dim=1")
+
+
 def test_a_compiler_failure_warns_and_trains_without_compilation(pcl_data, monkeypatch):
     # A torch.compile bug on the first step (one was seen on CUDA with bf16 convolutions)
     # must cost the speed-up only: the fit goes on uncompiled, from the same batch.
-    def broken_backend(graph_module, example_inputs):
-        raise AssertionError("expected size 64==64, stride 16==1 at dim=1")
-
-    monkeypatch.setattr(_training, "_COMPILE_KWARGS", {"backend": broken_backend})
+    monkeypatch.setattr(_training, "_COMPILE_KWARGS", {"backend": _broken_backend})
     torch._dynamo.reset()
     plain = PCL(max_iter=100, device="cpu", random_state=0, n_init=1).fit(pcl_data.X)
     with pytest.warns(RuntimeWarning, match="torch.compile failed on the first training step"):
@@ -163,15 +165,12 @@ def test_a_compiler_failure_warns_and_trains_without_compilation(pcl_data, monke
 def test_an_error_of_the_loss_itself_is_raised_without_blaming_the_compiler(monkeypatch):
     # The step-0 fallback retries uncompiled; an error that fails there too is the model's
     # or the loss's own and must reach the caller as it is, with no compiler warning.
-    def broken_backend(graph_module, example_inputs):
-        raise AssertionError("a compiler failure")
-
     def bad_loss(module, batch):
         if batch.shape[1] != 3:
             raise ValueError("the loss wants 3 columns")
         return module(batch).sum(), {}
 
-    monkeypatch.setattr(_training, "_COMPILE_KWARGS", {"backend": broken_backend})
+    monkeypatch.setattr(_training, "_COMPILE_KWARGS", {"backend": _broken_backend})
     torch._dynamo.reset()
     module = torch.nn.Linear(2, 1)
     config = _training.TrainConfig(max_iter=3, learning_rate=1e-2, compile=True)
